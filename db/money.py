@@ -1,0 +1,62 @@
+"""Money: integer minor units in, integer minor units out. Parsing and formatting live here only.
+
+Babel knows each currency's number of decimals and its symbol.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from babel.core import Locale
+from babel.numbers import format_currency, get_currency_precision, list_currencies
+
+from db.errors import InvalidInput
+
+MAX_PRICE_MINOR = 10**12  # a sanity bound: nothing in a shop costs ten billion
+
+
+def is_known_currency(code: str) -> bool:
+    return code in list_currencies()
+
+
+def decimals(currency: str) -> int:
+    return get_currency_precision(currency)
+
+
+def accepted_forms(currency: str) -> str:
+    d = decimals(currency)
+    if d == 0:
+        return "a whole number such as 12 or 1500"
+    frac = "5" * d
+    return f"a number such as 12, 1.{frac} or 1,{frac}"
+
+
+def parse_money(text: str, currency: str) -> int:
+    """Parse a user's amount ("1.50", "1,50", "12") into minor units.
+
+    One decimal separator, dot or comma, with at most the currency's number of decimals.
+    Thousands separators are refused: "1,500" could mean 1.5 or 1500.
+    """
+    d = decimals(currency)
+    raw = text.strip()
+    pattern = r"(\d{1,13})" if d == 0 else rf"(\d{{1,13}})(?:[.,](\d{{1,{d}}}))?"
+    match = re.fullmatch(pattern, raw)
+    if not match:
+        raise InvalidInput(f"“{raw}” is not an amount: use {accepted_forms(currency)}.")
+    whole = int(match.group(1))
+    frac_text = match.group(2) if d else None
+    frac = int((frac_text or "").ljust(d, "0") or 0)
+    value = whole * 10**d + frac
+    if value > MAX_PRICE_MINOR:
+        raise InvalidInput(f"“{raw}” is too large.")
+    return value
+
+
+def to_decimal(minor: int, currency: str) -> Decimal:
+    return Decimal(minor).scaleb(-decimals(currency))
+
+
+def format_money(minor: int, currency: str, locale: str = "en") -> str:
+    """12345 EUR -> '€123.45'."""
+    return format_currency(to_decimal(minor, currency), currency, locale=Locale.parse(locale))

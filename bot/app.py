@@ -1,0 +1,82 @@
+"""The composition root: build the production Application from settings.
+
+Tests and the console pass a `request` (the fake Telegram) and a session factory; polling and
+webhook modes pass nothing and get Telegram over HTTP with a rate limiter.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import BaseRequest
+
+import handlers
+from bot import jobs
+from bot.config import Settings
+from bot.processor import PerChatUpdateProcessor
+from db import staff as staff_db
+from db.engine import SessionFactory, make_engine, make_session_factory, transaction
+from handlers.context import PosContext, Services
+from handlers.menu import publish_default_menu, publish_menu
+
+log = logging.getLogger(__name__)
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    session_factory: SessionFactory | None = None,
+    token: str | None = None,
+) -> Application:
+    """The one Application every run mode uses: real handlers, real database."""
+    builder = (
+        ApplicationBuilder()
+        .token(token or settings.token())
+        .base_url(f"{settings.telegram_api_url}/bot")
+        .base_file_url(f"{settings.telegram_api_url}/file/bot")
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .context_types(ContextTypes(context=PosContext))
+        .concurrent_updates(PerChatUpdateProcessor(64))
+        .post_init(startup)
+        .post_shutdown(shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    else:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    application = builder.build()
+
+    if session_factory is None:
+        engine = make_engine(settings.database_url)
+        services = Services(settings, engine, make_session_factory(engine), owns_engine=True)
+    else:
+        services = Services(settings, session_factory.kw["bind"], session_factory, owns_engine=False)
+    application.bot_data["services"] = services
+    handlers.register(application)
+    return application
+
+
+async def startup(application: Application) -> None:
+    """Bootstrap the admins from ADMIN_IDS, publish the menus, schedule the pushes.
+
+    Run by run_polling/run_webhook as post_init; the console and tests call it after initialize().
+    """
+    services: Services = application.bot_data["services"]
+    async with transaction(services.session_factory) as session:
+        await staff_db.bootstrap_admins(session, ids=services.settings.admin_ids)
+    async with services.session_factory() as session:
+        members = await staff_db.list_staff(session)
+    await publish_default_menu(application.bot)
+    for member in members:
+        if member.active:
+            await publish_menu(application.bot, member.telegram_id, member.role)
+    jobs.schedule(application)
+
+
+async def shutdown(application: Application) -> None:
+    services: Services = application.bot_data["services"]
+    if services.owns_engine:
+        await services.engine.dispose()

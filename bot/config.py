@@ -1,0 +1,154 @@
+"""Settings: one class, read from the environment and `.env`, validated at start.
+
+A missing or malformed setting stops the process with one line naming it. Secrets (the bot token,
+the webhook secret) are SecretStr and never appear in an error message or a log line.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Annotated
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from db.money import is_known_currency
+
+TOKEN_HELP = (
+    "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather in Telegram, then put "
+    "TELEGRAM_BOT_TOKEN=<token> in .env (see .env.example) or the environment"
+)
+_TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
+_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+
+
+class SettingsError(Exception):
+    """One clear line naming the setting and what is wrong with it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    database_url: str = "sqlite+aiosqlite:///pos.db"
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    store_name: str = "POS Bot Store"
+    currency: str = "USD"
+    store_timezone: str = "UTC"
+    phone_region: str | None = None
+    daily_report_time: time = time(21, 0)
+    low_stock_threshold: int = Field(default=5, ge=0, le=1_000_000)
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+
+    @field_validator("telegram_bot_token", "webhook_secret", "webhook_url", "phone_region", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _TOKEN_RE.match(value.get_secret_value().strip()):
+            raise ValueError("does not look like a bot token (expected <digits>:<35 letters>)")
+        return SecretStr(value.get_secret_value().strip()) if value else None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("telegram_api_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("is not a database URL (e.g. sqlite+aiosqlite:///pos.db)") from None
+        backend, driver = url.get_backend_name(), url.get_driver_name()
+        if _DRIVERS.get(backend) != driver:
+            raise ValueError(f"must use sqlite+aiosqlite:// or postgresql+asyncpg:// (got {backend}+{driver})")
+        return value
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admin_ids(cls, value):
+        if isinstance(value, str):
+            ids = []
+            for part in re.split(r"[,\s]+", value.strip()):
+                if not part:
+                    continue
+                if not re.fullmatch(r"\d{1,20}", part):
+                    raise ValueError(f"“{part}” is not a Telegram user id (a whole number)")
+                ids.append(int(part))
+            return ids
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        code = value.strip().upper()
+        if not is_known_currency(code):
+            raise ValueError(f"“{value}” is not an ISO 4217 currency code (e.g. USD, EUR, KES)")
+        return code
+
+    @field_validator("store_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"“{value}” is not an IANA time zone (e.g. Europe/Berlin)") from None
+        return value.strip()
+
+    @field_validator("phone_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z]{2}", value.strip()):
+            raise ValueError("must be a two-letter country code such as US or KE")
+        return value.strip().upper() if value else None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.store_timezone)
+
+    def token(self) -> str:
+        """The bot token; raises SettingsError with how to get one when it is missing."""
+        if self.telegram_bot_token is None:
+            raise SettingsError(TOKEN_HELP)
+        return self.telegram_bot_token.get_secret_value()
+
+    def secrets(self) -> list[str]:
+        """Values that must never reach a log line."""
+        return [s.get_secret_value() for s in (self.telegram_bot_token, self.webhook_secret) if s]
+
+
+def load_settings(**overrides) -> Settings:
+    """Read and validate the settings; raise SettingsError with one line on the first problem."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors(include_input=False, include_url=False)[0]
+        name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+        message = err["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"Setting {name} {message}") from None

@@ -1,0 +1,36 @@
+"""The chat interface: one module per feature, registered here in one ordered list."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, TypeHandler
+
+from handlers import (
+    audit,
+    cart,
+    catalog,
+    checkout,
+    customers,
+    errors,
+    inventory,
+    reports,
+    sales,
+    staff,
+    start,
+    subscriptions,
+)
+from handlers.access import guard
+
+
+def register(application: Application) -> None:
+    """Add every handler. Order matters!"""
+    # The guard runs first for every update and stops strangers (group -1).
+    application.add_handler(TypeHandler(Update, guard), group=-1)
+    # Dialogs come before plain commands: while a dialog is open it owns the chat's text.
+    # Within the list, the first handler that matches an update wins.
+    for module in (checkout, customers, inventory, staff, start, catalog, cart, sales, reports, subscriptions, audit):
+        application.add_handlers(module.handlers())
+    # /cancel outside a dialog, then plain text as a product search (last: it matches any text).
+    application.add_handlers(start.late_handlers())
+    application.add_handlers(catalog.text_handlers())
+    application.add_error_handler(errors.on_error)

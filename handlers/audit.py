@@ -1,0 +1,9 @@
+"""(being written)"""
+
+from __future__ import annotations
+
+from telegram.ext import BaseHandler
+
+
+def handlers() -> list[BaseHandler]:
+    return []

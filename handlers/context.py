@@ -1,0 +1,59 @@
+"""The context every handler receives: settings, the database, and who is asking."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.config import Settings
+from db.engine import SessionFactory
+from db.models import Staff
+
+
+@dataclass
+class Services:
+    """Shared services, created with the Application and closed with it."""
+
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: SessionFactory
+    owns_engine: bool = True
+
+
+class PosContext(CallbackContext[ExtBot, dict, dict, dict]):
+    """CallbackContext plus the POS services. One context lives for one update."""
+
+    def __init__(self, application: Application, chat_id: int | None = None, user_id: int | None = None):
+        super().__init__(application, chat_id=chat_id, user_id=user_id)
+        self.staff: Staff | None = None  # set by the access guard
+        self.committed = False  # whether this update saved anything (for error messages)
+        self.callback_answered = False
+
+    @property
+    def services(self) -> Services:
+        return self.application.bot_data["services"]
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.settings.tz
+
+    @property
+    def currency(self) -> str:
+        return self.settings.currency
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commit at the end of the block, roll back everything on error."""
+        async with self.services.session_factory() as session:
+            async with session.begin():
+                yield session
+            self.committed = True

@@ -28,9 +28,7 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if not is_sqlite(url):
         return create_async_engine(url, echo=echo, pool_pre_ping=True)
 
-    engine = create_async_engine(
-        url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-    )
+    engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     in_memory = make_url(url).database in (None, "", ":memory:")
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -228,16 +228,12 @@ class Sale(Base):
     total_minor: Mapped[int] = mapped_column(BigInteger)
     tendered_minor: Mapped[int | None] = mapped_column(BigInteger)
     change_minor: Mapped[int | None] = mapped_column(BigInteger)
-    status: Mapped[SaleStatus] = mapped_column(
-        _enum(SaleStatus, "sale_status"), default=SaleStatus.COMPLETED
-    )
+    status: Mapped[SaleStatus] = mapped_column(_enum(SaleStatus, "sale_status"), default=SaleStatus.COMPLETED)
     refunded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     refunded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
 
-    lines: Mapped[list[SaleLine]] = relationship(
-        back_populates="sale", lazy="raise", order_by="SaleLine.id"
-    )
+    lines: Mapped[list[SaleLine]] = relationship(back_populates="sale", lazy="raise", order_by="SaleLine.id")
     cashier: Mapped[Staff] = relationship(lazy="raise", foreign_keys=[cashier_id])
     customer: Mapped[Customer | None] = relationship(lazy="raise")
 

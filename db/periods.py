@@ -62,7 +62,9 @@ def parse_period(text: str | None, tz: ZoneInfo, *, now: datetime | None = None,
         y = today - timedelta(days=1)
         return period_for_days(y, y, tz, f"yesterday ({y})")
     if word == "week":
-        return period_for_days(monday, monday + timedelta(days=6), tz, f"this week ({monday} – {monday + timedelta(days=6)})")
+        return period_for_days(
+            monday, monday + timedelta(days=6), tz, f"this week ({monday} – {monday + timedelta(days=6)})"
+        )
     if word == "lastweek":
         m = monday - timedelta(days=7)
         return period_for_days(m, m + timedelta(days=6), tz, f"last week ({m} – {m + timedelta(days=6)})")

@@ -1,0 +1,217 @@
+"""Carts: one per chat, kept in the database.
+
+Every change bumps ``cart.version``; checkout keys the sale on (cart, version), so a screen drawn
+for an older version can never ring up a different cart. A change first locks the cart row
+(``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises writers) so it
+cannot interleave with a checkout of the same cart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.catalog import MAX_QTY, get_product, require_int
+from db.errors import InvalidInput, NotFound
+from db.models import Cart, CartLine, Customer, Product
+
+_MAX_CHAT_ID = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class CartLineView:
+    product_id: int
+    name: str
+    sku: str
+    unit_price_minor: int
+    quantity: int
+    line_total_minor: int
+    stock: int
+    archived: bool
+
+    @property
+    def sellable(self) -> bool:
+        """False when checkout would refuse this line as it stands."""
+        return not self.archived and self.quantity <= self.stock
+
+
+@dataclass(frozen=True)
+class CartView:
+    cart_id: int
+    chat_id: int
+    version: int
+    customer_id: int | None
+    lines: list[CartLineView]
+    total_minor: int
+    item_count: int
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.lines
+
+
+def check_chat_id(chat_id: Any) -> int:
+    return require_int(chat_id, "The chat id", lo=-_MAX_CHAT_ID, hi=_MAX_CHAT_ID)
+
+
+async def get_or_create_cart(session: AsyncSession, *, chat_id: int) -> Cart:
+    """The chat's cart, read fresh; created (version 1) on first use."""
+    chat_id = check_chat_id(chat_id)
+    query = select(Cart).where(Cart.chat_id == chat_id).execution_options(populate_existing=True)
+    cart = await session.scalar(query)
+    if cart is not None:
+        return cart
+    try:
+        async with session.begin_nested():
+            cart = Cart(chat_id=chat_id, version=1)
+            session.add(cart)
+    except IntegrityError:
+        # Another update from the same chat created it in the meantime.
+        cart = await session.scalar(query)
+        if cart is None:
+            raise
+    return cart
+
+
+async def _locked_cart(session: AsyncSession, chat_id: int) -> Cart:
+    cart = await get_or_create_cart(session, chat_id=chat_id)
+    locked = await session.scalar(
+        select(Cart).where(Cart.id == cart.id).with_for_update().execution_options(populate_existing=True)
+    )
+    assert locked is not None
+    return locked
+
+
+async def _bump(session: AsyncSession, cart: Cart) -> None:
+    # Safe as plain ORM arithmetic: the row is locked by _locked_cart.
+    cart.version += 1
+    await session.flush()
+
+
+async def get_cart_view(session: AsyncSession, *, chat_id: int) -> CartView:
+    """The cart with each line's current product name, price and stock."""
+    cart = await get_or_create_cart(session, chat_id=chat_id)
+    rows = await session.execute(
+        select(
+            CartLine.product_id,
+            CartLine.quantity,
+            Product.name,
+            Product.sku,
+            Product.price_minor,
+            Product.stock,
+            Product.archived,
+        )
+        .join(Product, Product.id == CartLine.product_id)
+        .where(CartLine.cart_id == cart.id)
+        .order_by(CartLine.id)
+    )
+    lines = [
+        CartLineView(
+            product_id=row.product_id,
+            name=row.name,
+            sku=row.sku,
+            unit_price_minor=row.price_minor,
+            quantity=row.quantity,
+            line_total_minor=row.price_minor * row.quantity,
+            stock=row.stock,
+            archived=row.archived,
+        )
+        for row in rows
+    ]
+    return CartView(
+        cart_id=cart.id,
+        chat_id=cart.chat_id,
+        version=cart.version,
+        customer_id=cart.customer_id,
+        lines=lines,
+        total_minor=sum(line.line_total_minor for line in lines),
+        item_count=sum(line.quantity for line in lines),
+    )
+
+
+async def _product_for_line(session: AsyncSession, product_id: int, quantity: int) -> Product:
+    """The product, if ``quantity`` of it may sit on a cart line."""
+    product = await get_product(session, product_id=product_id)
+    if product.archived:
+        raise InvalidInput(f"“{product.name}” is archived and no longer for sale.")
+    if quantity > MAX_QTY:
+        raise InvalidInput(f"At most {MAX_QTY} of one product per sale.")
+    if product.stock <= 0:
+        raise InvalidInput(f"“{product.name}” is out of stock.")
+    if quantity > product.stock:
+        raise InvalidInput(f"Only {product.stock} of “{product.name}” in stock.")
+    return product
+
+
+async def _line(session: AsyncSession, cart: Cart, product_id: int) -> CartLine | None:
+    return await session.scalar(select(CartLine).where(CartLine.cart_id == cart.id, CartLine.product_id == product_id))
+
+
+async def add_item(session: AsyncSession, *, chat_id: int, product_id: int, qty: int = 1) -> CartView:
+    """Add ``qty`` of a product, on top of what the cart already holds of it."""
+    qty = require_int(qty, "The quantity", lo=1, hi=MAX_QTY)
+    cart = await _locked_cart(session, chat_id)
+    line = await _line(session, cart, product_id)
+    new_quantity = (line.quantity if line else 0) + qty
+    await _product_for_line(session, product_id, new_quantity)
+    if line is None:
+        session.add(CartLine(cart_id=cart.id, product_id=product_id, quantity=new_quantity))
+    else:
+        line.quantity = new_quantity
+    await _bump(session, cart)
+    return await get_cart_view(session, chat_id=chat_id)
+
+
+async def set_quantity(session: AsyncSession, *, chat_id: int, product_id: int, qty: int) -> CartView:
+    """Set a line's quantity; 0 removes the line."""
+    qty = require_int(qty, "The quantity", lo=0, hi=MAX_QTY)
+    if qty == 0:
+        return await remove_line(session, chat_id=chat_id, product_id=product_id)
+    cart = await _locked_cart(session, chat_id)
+    line = await _line(session, cart, product_id)
+    if line is not None and line.quantity == qty:
+        return await get_cart_view(session, chat_id=chat_id)
+    await _product_for_line(session, product_id, qty)
+    if line is None:
+        session.add(CartLine(cart_id=cart.id, product_id=product_id, quantity=qty))
+    else:
+        line.quantity = qty
+    await _bump(session, cart)
+    return await get_cart_view(session, chat_id=chat_id)
+
+
+async def remove_line(session: AsyncSession, *, chat_id: int, product_id: int) -> CartView:
+    """Remove a product from the cart; a line already gone is not an error (double tap)."""
+    cart = await _locked_cart(session, chat_id)
+    line = await _line(session, cart, product_id)
+    if line is not None:
+        await session.delete(line)
+        await _bump(session, cart)
+    return await get_cart_view(session, chat_id=chat_id)
+
+
+async def clear_cart(session: AsyncSession, *, chat_id: int) -> CartView:
+    """Remove every line and the customer."""
+    cart = await _locked_cart(session, chat_id)
+    removed = await session.execute(delete(CartLine).where(CartLine.cart_id == cart.id))
+    if removed.rowcount or cart.customer_id is not None:
+        cart.customer_id = None
+        await _bump(session, cart)
+    return await get_cart_view(session, chat_id=chat_id)
+
+
+async def set_customer(session: AsyncSession, *, chat_id: int, customer_id: int | None) -> CartView:
+    """Attach a customer to the cart (None detaches)."""
+    if customer_id is not None:
+        customer_id = require_int(customer_id, "The customer id", lo=1, hi=_MAX_CHAT_ID)
+        if await session.get(Customer, customer_id) is None:
+            raise NotFound(f"No customer #{customer_id}.")
+    cart = await _locked_cart(session, chat_id)
+    if cart.customer_id != customer_id:
+        cart.customer_id = customer_id
+        await _bump(session, cart)
+    return await get_cart_view(session, chat_id=chat_id)

@@ -1,0 +1,601 @@
+"""The catalog and its stock: products, categories, search, restock and adjustments.
+
+Stock changes only through ``change_stock``: one SQL expression (``stock = stock + :delta``,
+never read-modify-write, so a concurrent sale is never overwritten) whose caller writes the
+matching StockMovement in the same transaction (``move_stock`` does both).
+
+Also home of the small input checks the other operation modules share.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, String, case, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from db import audit, money
+from db.errors import Conflict, InvalidInput, NotFound
+from db.models import Category, MovementReason, Product, Staff, StockMovement
+
+MAX_QTY = 9999  # most units of one product on one cart or sale line
+MAX_STOCK = 1_000_000
+MAX_PER_PAGE = 50
+MAX_SEARCH_LEN = 128
+CODE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+CODE_FORM = "1 to 64 letters, digits, dots, dashes or underscores"
+
+T = TypeVar("T")
+
+
+class _Unset(enum.Enum):
+    UNSET = "unset"
+
+
+UNSET = _Unset.UNSET  # "argument not given", where None means "clear this field"
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    page: int  # 1-based, clamped to 1..pages
+    pages: int  # at least 1, also when there are no items
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+@dataclass(frozen=True)
+class StockRow:
+    product: Product
+    threshold: int
+    is_low: bool
+
+
+# --- shared input checks -------------------------------------------------------------------------
+
+
+def require_int(value: Any, what: str, *, lo: int, hi: int) -> int:
+    """``value`` as an int within lo..hi, or InvalidInput naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{what} must be a whole number.")
+    if value < lo:
+        raise InvalidInput(f"{what} must be at least {lo}.")
+    if value > hi:
+        raise InvalidInput(f"{what} must be at most {hi}.")
+    return value
+
+
+def clean_text(value: Any, what: str, *, max_len: int, required: bool = True) -> str:
+    """Trimmed text of at most ``max_len`` characters; empty only when not required."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be text.")
+    text = value.strip()
+    if required and not text:
+        raise InvalidInput(f"{what} is required.")
+    if len(text) > max_len:
+        raise InvalidInput(f"{what} is too long: {max_len} characters at most.")
+    return text
+
+
+def _lower(column: Any) -> Any:
+    return func.lower(column, type_=String)
+
+
+def _clean_code(value: Any, what: str) -> str:
+    code = clean_text(value, what, max_len=64)
+    if not CODE_RE.fullmatch(code):
+        raise InvalidInput(f"“{code}” is not a valid {what}: use {CODE_FORM}.")
+    return code
+
+
+def _check_price(value: Any) -> int:
+    return require_int(value, "The price", lo=0, hi=money.MAX_PRICE_MINOR)
+
+
+def _check_threshold(value: Any) -> int | None:
+    if value is None:
+        return None
+    return require_int(value, "The low-stock threshold", lo=0, hi=MAX_STOCK)
+
+
+def _check_paging(page: Any, per_page: Any) -> tuple[int, int]:
+    return (
+        require_int(page, "The page", lo=1, hi=1_000_000),
+        require_int(per_page, "The page size", lo=1, hi=MAX_PER_PAGE),
+    )
+
+
+def label(product: Product) -> str:
+    """How a product is named in messages and the audit log."""
+    return f"{product.sku} “{product.name}”"
+
+
+# --- lookups -------------------------------------------------------------------------------------
+
+
+async def get_product(session: AsyncSession, *, product_id: int) -> Product:
+    """A product (archived too) with its category loaded, read fresh from the database."""
+    if isinstance(product_id, bool) or not isinstance(product_id, int):
+        raise NotFound(f"No product #{product_id}.")
+    product = await session.get(Product, product_id, options=[selectinload(Product.category)], populate_existing=True)
+    if product is None:
+        raise NotFound(f"No product #{product_id}.")
+    return product
+
+
+async def get_by_sku(session: AsyncSession, *, sku: str) -> Product:
+    """The product whose SKU, or else barcode, equals ``sku`` ignoring case (archived too)."""
+    code = sku.strip() if isinstance(sku, str) else ""
+    if not code:
+        raise InvalidInput("Give a SKU or barcode.")
+    key = code.lower()
+    query = (
+        select(Product)
+        .where(or_(_lower(Product.sku) == key, _lower(Product.barcode) == key))
+        .order_by(case((_lower(Product.sku) == key, 0), else_=1), Product.id)
+        .limit(1)
+        .options(selectinload(Product.category))
+        .execution_options(populate_existing=True)
+    )
+    product = await session.scalar(query)
+    if product is None:
+        raise NotFound(f"No product with SKU “{code}”.")
+    return product
+
+
+async def _ensure_code_free(session: AsyncSession, code: str, *, what: str, exclude_id: int | None) -> None:
+    """A SKU or barcode must not match any other product's SKU or barcode (ignoring case)."""
+    key = code.lower()
+    query = select(Product).where(or_(_lower(Product.sku) == key, _lower(Product.barcode) == key))
+    if exclude_id is not None:
+        query = query.where(Product.id != exclude_id)
+    other = await session.scalar(query.limit(1))
+    if other is not None:
+        raise Conflict(f"The {what} “{code}” is already used by {label(other)}.")
+
+
+async def _flush_unique(session: AsyncSession) -> None:
+    # The checks above run first; this catches a concurrent twin that won the race.
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict("That SKU or barcode was just taken by another product.") from None
+
+
+# --- categories ----------------------------------------------------------------------------------
+
+
+async def get_or_create_category(session: AsyncSession, *, name: str) -> Category:
+    """The category named ``name`` ignoring case, created when there is none."""
+    name = clean_text(name, "The category", max_len=64)
+    query = select(Category).where(_lower(Category.name) == name.lower()).order_by(Category.id).limit(1)
+    category = await session.scalar(query)
+    if category is not None:
+        return category
+    try:
+        async with session.begin_nested():
+            category = Category(name=name)
+            session.add(category)
+    except IntegrityError:
+        # Created by a concurrent transaction in the meantime.
+        category = await session.scalar(query)
+        if category is None:
+            raise
+    return category
+
+
+async def list_categories(session: AsyncSession) -> list[tuple[Category, int]]:
+    """Every category with its number of active products, by name."""
+    active_count = func.count(Product.id)
+    query = (
+        select(Category, active_count)
+        .outerjoin(Product, (Product.category_id == Category.id) & Product.archived.is_(False))
+        .group_by(Category.id)
+        .order_by(_lower(Category.name), Category.id)
+    )
+    return [(category, count) for category, count in (await session.execute(query)).all()]
+
+
+# --- products ------------------------------------------------------------------------------------
+
+
+async def _auto_sku(session: AsyncSession, product_id: int) -> str:
+    base = f"P{product_id:05d}"
+    candidate, n = base, 1
+    while True:
+        key = candidate.lower()
+        taken = await session.scalar(
+            select(Product.id).where(
+                Product.id != product_id, or_(_lower(Product.sku) == key, _lower(Product.barcode) == key)
+            )
+        )
+        if taken is None:
+            return candidate
+        n += 1
+        candidate = f"{base}-{n}"
+
+
+async def add_product(
+    session: AsyncSession,
+    *,
+    name: str,
+    price_minor: int,
+    stock: int = 0,
+    category: str | None = None,
+    sku: str | None = None,
+    barcode: str | None = None,
+    low_stock_threshold: int | None = None,
+    actor: Staff | None = None,
+) -> Product:
+    """Add a product; initial stock becomes an INITIAL movement; SKU "P00042" when none is given."""
+    name = clean_text(name, "The name", max_len=128)
+    price_minor = _check_price(price_minor)
+    stock = require_int(stock, "The stock", lo=0, hi=MAX_STOCK)
+    threshold = _check_threshold(low_stock_threshold)
+    if sku is not None:
+        sku = _clean_code(sku, "SKU")
+        await _ensure_code_free(session, sku, what="SKU", exclude_id=None)
+    if barcode is not None and barcode.strip():
+        barcode = _clean_code(barcode, "barcode")
+        if sku is None or barcode.lower() != sku.lower():
+            await _ensure_code_free(session, barcode, what="barcode", exclude_id=None)
+    else:
+        barcode = None
+    category_row = None
+    if category is not None and category.strip():
+        category_row = await get_or_create_category(session, name=category)
+
+    product = Product(
+        name=name,
+        # A placeholder until the id is known: never visible outside this transaction.
+        sku=sku or f"~new-{uuid.uuid4().hex}",
+        barcode=barcode,
+        category_id=category_row.id if category_row else None,
+        price_minor=price_minor,
+        stock=0,
+        low_stock_threshold=threshold,
+        low_stock_alerted=False,
+        archived=False,
+    )
+    session.add(product)
+    await _flush_unique(session)
+    if sku is None:
+        product.sku = await _auto_sku(session, product.id)
+        await _flush_unique(session)
+    if stock:
+        staff_id = actor.id if actor else None
+        await move_stock(session, product_id=product.id, delta=stock, reason=MovementReason.INITIAL, staff_id=staff_id)
+    await audit.record(
+        session,
+        actor=actor,
+        action="product_add",
+        details=f"{label(product)}: price {price_minor}, stock {stock}"
+        + (f", category “{category_row.name}”" if category_row else ""),
+    )
+    return await get_product(session, product_id=product.id)
+
+
+async def edit_product(
+    session: AsyncSession,
+    *,
+    product_id: int,
+    name: str | _Unset = UNSET,
+    price_minor: int | _Unset = UNSET,
+    category: str | _Unset | None = UNSET,
+    sku: str | _Unset = UNSET,
+    barcode: str | _Unset | None = UNSET,
+    low_stock_threshold: int | _Unset | None = UNSET,
+    actor: Staff | None = None,
+) -> Product:
+    """Change only the given fields. ``category``/``barcode``/``low_stock_threshold`` None clears."""
+    product = await get_product(session, product_id=product_id)
+    before = label(product)
+    changes: list[str] = []
+
+    if name is not UNSET:
+        new_name = clean_text(name, "The name", max_len=128)
+        if new_name != product.name:
+            changes.append(f"name “{product.name}” → “{new_name}”")
+            product.name = new_name
+    if price_minor is not UNSET:
+        new_price = _check_price(price_minor)
+        if new_price != product.price_minor:
+            changes.append(f"price {product.price_minor} → {new_price}")
+            product.price_minor = new_price
+    if category is not UNSET:
+        new_category = None
+        if category is not None and category.strip():
+            new_category = await get_or_create_category(session, name=category)
+        old_name = product.category.name if product.category else "none"
+        if (new_category.id if new_category else None) != product.category_id:
+            changes.append(f"category “{old_name}” → “{new_category.name if new_category else 'none'}”")
+            product.category_id = new_category.id if new_category else None
+    if sku is not UNSET:
+        new_sku = _clean_code(sku, "SKU")
+        if new_sku != product.sku:
+            await _ensure_code_free(session, new_sku, what="SKU", exclude_id=product.id)
+            changes.append(f"SKU {product.sku} → {new_sku}")
+            product.sku = new_sku
+    if barcode is not UNSET:
+        new_barcode = _clean_code(barcode, "barcode") if barcode is not None and barcode.strip() else None
+        if new_barcode != product.barcode:
+            if new_barcode is not None:
+                await _ensure_code_free(session, new_barcode, what="barcode", exclude_id=product.id)
+            changes.append(f"barcode {product.barcode or 'none'} → {new_barcode or 'none'}")
+            product.barcode = new_barcode
+    if low_stock_threshold is not UNSET:
+        new_threshold = _check_threshold(low_stock_threshold)
+        if new_threshold != product.low_stock_threshold:
+            old = product.low_stock_threshold
+            changes.append(
+                f"low-stock threshold {'default' if old is None else old} → "
+                f"{'default' if new_threshold is None else new_threshold}"
+            )
+            product.low_stock_threshold = new_threshold
+            if new_threshold is not None and product.stock > new_threshold:
+                product.low_stock_alerted = False
+
+    if changes:
+        await _flush_unique(session)
+        await audit.record(session, actor=actor, action="product_edit", details=f"{before}: " + "; ".join(changes))
+    return await get_product(session, product_id=product.id)
+
+
+async def set_price(session: AsyncSession, *, product_id: int, price_minor: int, actor: Staff | None = None) -> Product:
+    """Change a product's price; past sales keep the price they were sold at."""
+    price_minor = _check_price(price_minor)
+    product = await get_product(session, product_id=product_id)
+    old = product.price_minor
+    if old != price_minor:
+        product.price_minor = price_minor
+        await session.flush()
+        await audit.record(session, actor=actor, action="price", details=f"{label(product)}: {old} → {price_minor}")
+    return product
+
+
+async def _set_archived(session: AsyncSession, product_id: int, archived: bool, actor: Staff | None) -> Product:
+    product = await get_product(session, product_id=product_id)
+    if product.archived == archived:
+        state = "archived" if archived else "not archived"
+        raise Conflict(f"{label(product)} is already {state}.")
+    product.archived = archived
+    await session.flush()
+    await audit.record(session, actor=actor, action="archive" if archived else "unarchive", details=label(product))
+    return product
+
+
+async def archive_product(session: AsyncSession, *, product_id: int, actor: Staff | None = None) -> Product:
+    """Hide a product from sale; its past sales still resolve."""
+    return await _set_archived(session, product_id, True, actor)
+
+
+async def unarchive_product(session: AsyncSession, *, product_id: int, actor: Staff | None = None) -> Product:
+    return await _set_archived(session, product_id, False, actor)
+
+
+# --- finding products ----------------------------------------------------------------------------
+
+
+async def _paginate(
+    session: AsyncSession, query: Select[Any], *, page: int, per_page: int, order_by: list[Any]
+) -> Page[Product]:
+    page, per_page = _check_paging(page, per_page)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(page, pages)
+    rows = await session.scalars(
+        query.order_by(*order_by)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+        .options(selectinload(Product.category))
+        .execution_options(populate_existing=True)
+    )
+    return Page(items=list(rows.all()), total=total, page=page, pages=pages)
+
+
+async def search_products(session: AsyncSession, *, text: str, page: int = 1, per_page: int = 8) -> Page[Product]:
+    """Active products whose name, category, SKU or barcode contains ``text`` (ignoring case).
+
+    An exact SKU or barcode match comes first, then the rest by name. Empty text lists everything.
+    """
+    text = clean_text(text, "The search text", max_len=MAX_SEARCH_LEN, required=False)
+    query = select(Product).outerjoin(Category, Product.category_id == Category.id).where(Product.archived.is_(False))
+    order_by: list[Any] = [_lower(Product.name), Product.id]
+    if text:
+        query = query.where(
+            or_(
+                Product.name.icontains(text, autoescape=True),
+                Category.name.icontains(text, autoescape=True),
+                Product.sku.icontains(text, autoescape=True),
+                Product.barcode.icontains(text, autoescape=True),
+            )
+        )
+        key = text.lower()
+        exact = case((or_(_lower(Product.sku) == key, _lower(Product.barcode) == key), 0), else_=1)
+        order_by.insert(0, exact)
+    return await _paginate(session, query, page=page, per_page=per_page, order_by=order_by)
+
+
+async def products_in_category(
+    session: AsyncSession, *, category_id: int, page: int = 1, per_page: int = 8
+) -> Page[Product]:
+    """Active products of a category: in stock first, then by name."""
+    category = await session.get(Category, category_id) if isinstance(category_id, int) else None
+    if category is None:
+        raise NotFound(f"No category #{category_id}.")
+    query = select(Product).where(Product.category_id == category.id, Product.archived.is_(False))
+    in_stock_first = case((Product.stock > 0, 0), else_=1)
+    return await _paginate(
+        session, query, page=page, per_page=per_page, order_by=[in_stock_first, _lower(Product.name), Product.id]
+    )
+
+
+# --- stock ---------------------------------------------------------------------------------------
+
+
+def effective_threshold(product: Product, default: int) -> int:
+    """The product's own low-stock threshold, or the store's default."""
+    return product.low_stock_threshold if product.low_stock_threshold is not None else default
+
+
+async def change_stock(session: AsyncSession, *, product_id: int, delta: int, only_active: bool = False) -> bool:
+    """``stock += delta`` in SQL unless it would go below zero (or, with only_active, if archived).
+
+    Returns whether the row changed. The caller must write the StockMovement for it.
+    """
+    if delta == 0:
+        raise ValueError("a stock change of zero")
+    statement = update(Product).where(Product.id == product_id)
+    if delta < 0:
+        statement = statement.where(Product.stock >= -delta)
+    if only_active:
+        statement = statement.where(Product.archived.is_(False))
+    statement = statement.values(stock=Product.stock + delta).execution_options(synchronize_session=False)
+    result = await session.execute(statement)
+    return result.rowcount == 1
+
+
+async def move_stock(
+    session: AsyncSession,
+    *,
+    product_id: int,
+    delta: int,
+    reason: MovementReason,
+    staff_id: int | None,
+    note: str = "",
+    sale_id: int | None = None,
+) -> bool:
+    """Change stock and write its movement; False (nothing written) if stock would go negative."""
+    if not await change_stock(session, product_id=product_id, delta=delta):
+        return False
+    session.add(
+        StockMovement(
+            product_id=product_id, quantity=delta, reason=reason, sale_id=sale_id, staff_id=staff_id, note=note
+        )
+    )
+    await session.flush()
+    return True
+
+
+def clear_alert_if_recovered(product: Product, default_threshold: int | None) -> None:
+    """Re-arm the low-stock alert once stock is back above the threshold.
+
+    Without the store default, a product that has no threshold of its own is re-armed on any
+    increase: a repeated alert is better than a missed one.
+    """
+    if not product.low_stock_alerted:
+        return
+    if product.low_stock_threshold is None and default_threshold is None:
+        product.low_stock_alerted = False
+    elif product.stock > effective_threshold(product, default_threshold or 0):
+        product.low_stock_alerted = False
+
+
+async def restock(
+    session: AsyncSession,
+    *,
+    product_id: int,
+    qty: int,
+    note: str = "",
+    actor: Staff | None = None,
+    default_threshold: int | None = None,
+) -> Product:
+    """Goods received: add ``qty`` to stock."""
+    qty = require_int(qty, "The quantity", lo=1, hi=MAX_STOCK)
+    note = clean_text(note, "The note", max_len=255, required=False)
+    product = await get_product(session, product_id=product_id)
+    if product.stock + qty > MAX_STOCK:
+        raise InvalidInput(f"Stock of {label(product)} would exceed {MAX_STOCK}.")
+    await move_stock(
+        session,
+        product_id=product.id,
+        delta=qty,
+        reason=MovementReason.RESTOCK,
+        staff_id=actor.id if actor else None,
+        note=note,
+    )
+    product = await get_product(session, product_id=product.id)
+    clear_alert_if_recovered(product, default_threshold)
+    await audit.record(
+        session,
+        actor=actor,
+        action="restock",
+        details=f"{label(product)}: +{qty} → {product.stock}" + (f" ({note})" if note else ""),
+    )
+    return product
+
+
+async def adjust(
+    session: AsyncSession,
+    *,
+    product_id: int,
+    delta: int,
+    reason: str,
+    actor: Staff | None = None,
+    default_threshold: int | None = None,
+) -> Product:
+    """Correct stock by ``delta`` (count, breakage, theft...) with a reason; never below zero."""
+    delta = require_int(delta, "The change", lo=-MAX_STOCK, hi=MAX_STOCK)
+    if delta == 0:
+        raise InvalidInput("The change must not be zero.")
+    reason = clean_text(reason, "A reason", max_len=255)
+    product = await get_product(session, product_id=product_id)
+    if product.stock + delta > MAX_STOCK:
+        raise InvalidInput(f"Stock of {label(product)} would exceed {MAX_STOCK}.")
+    staff_id = actor.id if actor else None
+    moved = await move_stock(
+        session, product_id=product.id, delta=delta, reason=MovementReason.ADJUSTMENT, staff_id=staff_id, note=reason
+    )
+    product = await get_product(session, product_id=product.id)
+    if not moved:
+        raise InvalidInput(f"Only {product.stock} of {label(product)} in stock: cannot take away {-delta}.")
+    clear_alert_if_recovered(product, default_threshold)
+    await audit.record(
+        session, actor=actor, action="adjust", details=f"{label(product)}: {delta:+d} → {product.stock} ({reason})"
+    )
+    return product
+
+
+async def list_stock(
+    session: AsyncSession, *, page: int = 1, per_page: int = 8, default_threshold: int
+) -> Page[StockRow]:
+    """Active products by name, each with its effective threshold and whether it is low."""
+    default_threshold = require_int(default_threshold, "The default threshold", lo=0, hi=MAX_STOCK)
+    query = select(Product).where(Product.archived.is_(False))
+    products = await _paginate(
+        session, query, page=page, per_page=per_page, order_by=[_lower(Product.name), Product.id]
+    )
+    rows = []
+    for product in products.items:
+        threshold = effective_threshold(product, default_threshold)
+        rows.append(StockRow(product=product, threshold=threshold, is_low=product.stock <= threshold))
+    return Page(items=rows, total=products.total, page=products.page, pages=products.pages)
+
+
+async def low_stock(session: AsyncSession, *, default_threshold: int) -> list[Product]:
+    """Active products at or below their effective threshold, emptiest first."""
+    default_threshold = require_int(default_threshold, "The default threshold", lo=0, hi=MAX_STOCK)
+    query = (
+        select(Product)
+        .where(
+            Product.archived.is_(False),
+            Product.stock <= func.coalesce(Product.low_stock_threshold, default_threshold),
+        )
+        .order_by(Product.stock, _lower(Product.name), Product.id)
+        .options(selectinload(Product.category))
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.scalars(query)).all())

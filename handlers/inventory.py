@@ -1,9 +1,689 @@
-"""(being written)"""
+"""The catalog and its stock, for managers: /add, /edit, /price, /restock, /adjust, /archive,
+/unarchive, /stock and /lowstock.
+
+Every change goes through db.catalog, which writes the stock movement (who, why) and the audit
+entry in the same transaction. A product is named by its SKU (or barcode), or by its id.
+"""
 
 from __future__ import annotations
 
-from telegram.ext import BaseHandler
+import re
+import warnings
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from db import catalog
+from db.errors import InvalidInput, NotFound, PosError
+from db.models import Product, Role
+from db.money import accepted_forms, parse_money
+from handlers.access import answer, refuse, requires, send, show
+from handlers.context import PosContext
+from handlers.render import (
+    button,
+    cb,
+    cb_args,
+    cb_pattern,
+    esc,
+    keyboard,
+    lines,
+    money,
+    pager_row,
+    product_card,
+    split_message,
+    stock_line,
+)
+
+ADD_NS, EDIT_NS, STOCK_NS = "add", "edit", "stock"
+STOCK_PER_PAGE = 15
+MAX_CATEGORY_BUTTONS = 12
+
+ADD_USAGE = "/add <name> | <price> | <stock> [| <category> [| <sku>]]"
+EDIT_USAGE = "/edit <sku or id>"
+PRICE_USAGE = "/price <sku> <price>"
+RESTOCK_USAGE = "/restock <sku> <qty> [note]"
+ADJUST_USAGE = "/adjust <sku> <±qty> <reason>"
+ARCHIVE_USAGE = "/archive <sku>"
+UNARCHIVE_USAGE = "/unarchive <sku>"
+
+# /add step by step
+ADD_NAME, ADD_PRICE, ADD_STOCK, ADD_CATEGORY, ADD_SKU, ADD_CONFIRM = range(6)
+# /edit: waiting for the new value of the chosen field
+EDIT_VALUE = 10
+
+# The fields /edit offers: (callback number, edit_product keyword, button label).
+EDIT_FIELDS: dict[int, tuple[str, str]] = {
+    1: ("name", "Name"),
+    2: ("price_minor", "Price"),
+    3: ("category", "Category"),
+    4: ("sku", "SKU"),
+    5: ("low_stock_threshold", "Low-stock threshold"),
+}
+CLEAR_WORDS = {"-", "none", "default"}
+
+
+def usage(form: str, problem: str | None = None) -> str:
+    return lines(esc(problem) if problem else None, f"Usage: <code>{esc(form)}</code>")
+
+
+def _count(text: str, what: str, *, lo: int, hi: int = catalog.MAX_STOCK, signed: bool = False) -> int:
+    """A whole number typed by the user ("12", and with `signed` "+3" or "-2"), within lo..hi."""
+    text = text.strip().replace("−", "-")
+    if not re.fullmatch(r"[+-]?\d{1,9}" if signed else r"\d{1,9}", text):
+        example = "-2 or +5" if signed else "0 or 24"
+        raise InvalidInput(f"“{text}” is not {what}: use a whole number such as {example}.")
+    return catalog.require_int(int(text), what.capitalize(), lo=lo, hi=hi)
+
+
+async def find_product(session: Any, ref: str) -> Product:
+    """The product with this SKU or barcode, or else with this id."""
+    try:
+        return await catalog.get_by_sku(session, sku=ref)
+    except NotFound:
+        number = ref.strip().lstrip("#")
+        if not number.isdigit():
+            raise
+        try:
+            return await catalog.get_product(session, product_id=int(number))
+        except NotFound:
+            raise NotFound(f"No product with SKU or id “{ref.strip()}”.") from None
+
+
+def _card(product: Product, context: PosContext) -> str:
+    return product_card(product, currency=context.currency, default_threshold=context.settings.low_stock_threshold)
+
+
+def _edit_keyboard(product: Product) -> InlineKeyboardMarkup:
+    buttons = [button(label, cb(EDIT_NS, "f", product.id, number)) for number, (_, label) in EDIT_FIELDS.items()]
+    return keyboard([buttons[:2], buttons[2:4], buttons[4:]])
+
+
+# --- /add --------------------------------------------------------------------------------------
+def _draft(update: Update, context: PosContext) -> dict[str, Any]:
+    """The product being added in this chat by this user."""
+    chat = update.effective_chat
+    assert context.user_data is not None and chat is not None
+    return context.user_data.setdefault(("add", chat.id), {})
+
+
+def _drop_draft(update: Update, context: PosContext) -> None:
+    if context.user_data is not None and update.effective_chat is not None:
+        context.user_data.pop(("add", update.effective_chat.id), None)
+
+
+def _command_text(update: Update) -> str:
+    """What follows the command word, as typed (spaces and | kept)."""
+    message = update.effective_message
+    text = message.text if message and message.text else ""
+    return text.split(maxsplit=1)[1].strip() if len(text.split(maxsplit=1)) > 1 else ""
+
+
+async def _save_product(
+    update: Update,
+    context: PosContext,
+    *,
+    name: str,
+    price_minor: int,
+    stock: int,
+    category: str | None,
+    sku: str | None,
+) -> Product | None:
+    try:
+        async with context.transaction() as session:
+            product = await catalog.add_product(
+                session,
+                name=name,
+                price_minor=price_minor,
+                stock=stock,
+                category=category,
+                sku=sku,
+                actor=context.staff,
+            )
+    except PosError as error:
+        if update.callback_query:
+            await refuse(update, context, error.message)
+        else:
+            await send(update, context, esc(error.message))
+        return None
+    return product
+
+
+@requires(Role.MANAGER)
+async def add(update: Update, context: PosContext) -> int:
+    """`/add name | price | stock [| category [| sku]]` in one line, or `/add` alone for the dialog."""
+    rest = _command_text(update)
+    if not rest:
+        _drop_draft(update, context)
+        _draft(update, context)
+        await send(update, context, "New product. What is its <b>name</b>? (/cancel to stop)")
+        return ADD_NAME
+    parts = [part.strip() for part in rest.split("|")]
+    if not 3 <= len(parts) <= 5 or not parts[0]:
+        await send(update, context, usage(ADD_USAGE, "Give at least a name, a price and a stock, separated by |."))
+        return ConversationHandler.END
+    parts += [""] * (5 - len(parts))
+    name, price_text, stock_text, category, sku = parts
+    try:
+        price_minor = parse_money(price_text, context.currency)
+        stock = _count(stock_text, "the stock", lo=0)
+    except PosError as error:
+        await send(update, context, lines(esc(error.message), usage(ADD_USAGE)))
+        return ConversationHandler.END
+    product = await _save_product(
+        update, context, name=name, price_minor=price_minor, stock=stock, category=category or None, sku=sku or None
+    )
+    if product is not None:
+        await send(update, context, lines("✅ Added.", "", _card(product, context)), _edit_keyboard(product))
+    return ConversationHandler.END
+
+
+@requires(Role.MANAGER)
+async def add_name(update: Update, context: PosContext) -> int:
+    name = " ".join((update.effective_message.text or "").split()) if update.effective_message else ""
+    if not name or len(name) > 128:
+        await send(update, context, "The name must be 1 to 128 characters. What is the product's <b>name</b>?")
+        return ADD_NAME
+    _draft(update, context)["name"] = name
+    await send(update, context, f"<b>Price</b> of {esc(name)}? Use {esc(accepted_forms(context.currency))}.")
+    return ADD_PRICE
+
+
+@requires(Role.MANAGER)
+async def add_price(update: Update, context: PosContext) -> int:
+    try:
+        price_minor = parse_money(update.effective_message.text or "", context.currency)
+    except PosError as error:
+        await send(update, context, lines(esc(error.message), "What is the <b>price</b>?"))
+        return ADD_PRICE
+    _draft(update, context)["price_minor"] = price_minor
+    await send(update, context, "How many are in <b>stock</b> now? (a whole number, 0 if none)")
+    return ADD_STOCK
+
+
+async def _ask_category(update: Update, context: PosContext) -> None:
+    async with context.transaction() as session:
+        categories = await catalog.list_categories(session)
+    rows = [[button(c.name, cb(ADD_NS, "cat", c.id))] for c, _ in categories[:MAX_CATEGORY_BUTTONS]]
+    rows.append([button("Skip (no category)", cb(ADD_NS, "cat", 0))])
+    await send(update, context, "<b>Category</b>? Type one, pick one, or skip.", keyboard(rows))
+
+
+async def _ask_sku(update: Update, context: PosContext) -> None:
+    await send(
+        update,
+        context,
+        f"<b>SKU</b>? ({esc(catalog.CODE_FORM)}) Or skip for an automatic one.",
+        keyboard([[button("Skip (automatic SKU)", cb(ADD_NS, "sku", 0))]]),
+    )
+
+
+@requires(Role.MANAGER)
+async def add_stock(update: Update, context: PosContext) -> int:
+    try:
+        stock = _count(update.effective_message.text or "", "the stock", lo=0)
+    except PosError as error:
+        await send(update, context, lines(esc(error.message), "How many are in <b>stock</b>?"))
+        return ADD_STOCK
+    _draft(update, context)["stock"] = stock
+    await _ask_category(update, context)
+    return ADD_CATEGORY
+
+
+@requires(Role.MANAGER)
+async def add_category_text(update: Update, context: PosContext) -> int:
+    category = " ".join((update.effective_message.text or "").split())
+    if not category or len(category) > 64:
+        await send(update, context, "A category is 1 to 64 characters. Type one, pick one, or skip.")
+        return ADD_CATEGORY
+    _draft(update, context)["category"] = category
+    await _ask_sku(update, context)
+    return ADD_SKU
+
+
+@requires(Role.MANAGER)
+async def add_category_button(update: Update, context: PosContext) -> int:
+    args = cb_args(update.callback_query.data, ADD_NS, "cat", 1)
+    if args is None:
+        await refuse(update, context, "This button is no longer valid.")
+        return ADD_CATEGORY
+    category = None
+    if args[0]:
+        async with context.transaction() as session:
+            category = next((c.name for c, _ in await catalog.list_categories(session) if c.id == args[0]), None)
+        if category is None:
+            await refuse(update, context, "That category is gone. Type one, pick another, or skip.")
+            return ADD_CATEGORY
+    _draft(update, context)["category"] = category
+    await show(update, context, f"Category: {esc(category) if category else '—'}")
+    await _ask_sku(update, context)
+    return ADD_SKU
+
+
+async def _ask_confirm(update: Update, context: PosContext) -> int:
+    draft = _draft(update, context)
+    await send(
+        update,
+        context,
+        lines(
+            "Add this product?",
+            f"<b>{esc(draft['name'])}</b>",
+            f"SKU: {esc(draft['sku']) if draft.get('sku') else 'automatic'}",
+            f"Price: {money(draft['price_minor'], context.currency)}",
+            f"Stock: {draft['stock']}",
+            f"Category: {esc(draft['category']) if draft.get('category') else '—'}",
+        ),
+        keyboard([[button("✅ Add product", cb(ADD_NS, "save")), button("Cancel", cb(ADD_NS, "cancel"))]]),
+    )
+    return ADD_CONFIRM
+
+
+@requires(Role.MANAGER)
+async def add_sku_text(update: Update, context: PosContext) -> int:
+    sku = (update.effective_message.text or "").strip()
+    if not catalog.CODE_RE.fullmatch(sku):
+        await send(update, context, f"“{esc(sku)}” is not a SKU: use {esc(catalog.CODE_FORM)}. Or skip.")
+        return ADD_SKU
+    try:
+        async with context.transaction() as session:
+            taken = await catalog.get_by_sku(session, sku=sku)
+    except NotFound:
+        taken = None
+    if taken is not None:
+        await send(update, context, f"The SKU “{esc(sku)}” is already used by {esc(taken.name)}. Another one?")
+        return ADD_SKU
+    _draft(update, context)["sku"] = sku
+    return await _ask_confirm(update, context)
+
+
+@requires(Role.MANAGER)
+async def add_sku_skip(update: Update, context: PosContext) -> int:
+    _draft(update, context)["sku"] = None
+    await show(update, context, "SKU: automatic")
+    return await _ask_confirm(update, context)
+
+
+@requires(Role.MANAGER)
+async def add_save(update: Update, context: PosContext) -> int:
+    draft = _draft(update, context)
+    if not {"name", "price_minor", "stock"} <= draft.keys():
+        await refuse(update, context, "This dialog has expired: start again with /add.")
+        return ConversationHandler.END
+    product = await _save_product(
+        update,
+        context,
+        name=draft["name"],
+        price_minor=draft["price_minor"],
+        stock=draft["stock"],
+        category=draft.get("category"),
+        sku=draft.get("sku"),
+    )
+    if product is None:  # e.g. the SKU was taken meanwhile: ask for another
+        await _ask_sku(update, context)
+        return ADD_SKU
+    _drop_draft(update, context)
+    await show(update, context, "✅ Added.")
+    await send(update, context, _card(product, context), _edit_keyboard(product))
+    return ConversationHandler.END
+
+
+@requires(Role.MANAGER)
+async def add_cancel_button(update: Update, context: PosContext) -> int:
+    _drop_draft(update, context)
+    await show(update, context, "Cancelled: no product was added.")
+    return ConversationHandler.END
+
+
+@requires(Role.MANAGER)
+async def add_cancel(update: Update, context: PosContext) -> int:
+    _drop_draft(update, context)
+    await send(update, context, "Cancelled: no product was added.")
+    return ConversationHandler.END
+
+
+@requires(Role.MANAGER)
+async def add_use_buttons(update: Update, context: PosContext) -> int:
+    await send(update, context, "Tap <b>Add product</b> to save it, or /cancel.")
+    return ADD_CONFIRM
+
+
+# --- /edit -------------------------------------------------------------------------------------
+@requires(Role.MANAGER)
+async def edit(update: Update, context: PosContext) -> None:
+    """A product's card with a button per field."""
+    ref = _command_text(update)
+    if not ref or len(ref.split()) != 1:
+        await send(update, context, usage(EDIT_USAGE))
+        return
+    try:
+        async with context.transaction() as session:
+            product = await find_product(session, ref)
+    except PosError as error:
+        await send(update, context, esc(error.message))
+        return
+    await send(update, context, lines(_card(product, context), "", "What to change?"), _edit_keyboard(product))
+
+
+def _edit_prompt(product: Product, field: str, context: PosContext) -> str:
+    name = f"<b>{esc(product.name)}</b>"
+    if field == "name":
+        return f"Send the new name of {name}."
+    if field == "price_minor":
+        now = money(product.price_minor, context.currency)
+        return f"Send the new price of {name} (now {now}): {esc(accepted_forms(context.currency))}."
+    if field == "category":
+        now = esc(product.category.name) if product.category else "none"
+        return f"Send the category of {name} (now {now}), or - for none."
+    if field == "sku":
+        return f"Send the new SKU of {name} (now <code>{esc(product.sku)}</code>): {esc(catalog.CODE_FORM)}."
+    now = product.low_stock_threshold if product.low_stock_threshold is not None else "the store default"
+    return f"Send the low-stock threshold of {name} (now {now}): a whole number, or - for the store default."
+
+
+@requires(Role.MANAGER)
+async def edit_field(update: Update, context: PosContext) -> int | None:
+    """A field button on a product card: ask for the new value."""
+    args = cb_args(update.callback_query.data, EDIT_NS, "f", 2)
+    if args is None or args[1] not in EDIT_FIELDS:
+        await refuse(update, context, "This button is no longer valid.")
+        return ConversationHandler.END
+    product_id, number = args
+    try:
+        async with context.transaction() as session:
+            product = await catalog.get_product(session, product_id=product_id)
+    except PosError as error:
+        await refuse(update, context, error.message)
+        return ConversationHandler.END
+    field, _ = EDIT_FIELDS[number]
+    context.user_data[("edit", update.effective_chat.id)] = (product.id, field)
+    await answer(update, context)
+    await send(update, context, lines(_edit_prompt(product, field, context), "(/cancel to keep it as it is)"))
+    return EDIT_VALUE
+
+
+def _edit_value(field: str, text: str, currency: str) -> Any:
+    """The typed value as edit_product wants it; raises InvalidInput with a hint."""
+    text = text.strip()
+    if field == "price_minor":
+        return parse_money(text, currency)
+    if field == "category":
+        return None if text.lower() in CLEAR_WORDS else text
+    if field == "low_stock_threshold":
+        return None if text.lower() in CLEAR_WORDS else _count(text, "the threshold", lo=0)
+    return text
+
+
+@requires(Role.MANAGER)
+async def edit_value(update: Update, context: PosContext) -> int:
+    """The new value of the field chosen on the card."""
+    pending = context.user_data.get(("edit", update.effective_chat.id))
+    if pending is None:
+        await send(update, context, "Pick the field to change on a product card first: /edit <sku>.")
+        return ConversationHandler.END
+    product_id, field = pending
+    text = update.effective_message.text or ""
+    try:
+        value = _edit_value(field, text, context.currency)
+        async with context.transaction() as session:
+            product = await catalog.edit_product(session, product_id=product_id, actor=context.staff, **{field: value})
+    except NotFound as error:
+        context.user_data.pop(("edit", update.effective_chat.id), None)
+        await send(update, context, esc(error.message))
+        return ConversationHandler.END
+    except PosError as error:  # a bad value or a taken SKU: try again
+        await send(update, context, lines(esc(error.message), "Send another value, or /cancel."))
+        return EDIT_VALUE
+    context.user_data.pop(("edit", update.effective_chat.id), None)
+    await send(update, context, lines("✅ Saved.", "", _card(product, context)), _edit_keyboard(product))
+    return ConversationHandler.END
+
+
+@requires(Role.MANAGER)
+async def edit_cancel(update: Update, context: PosContext) -> int:
+    context.user_data.pop(("edit", update.effective_chat.id), None)
+    await send(update, context, "Nothing changed.")
+    return ConversationHandler.END
+
+
+# --- one-line stock and catalog commands -------------------------------------------------------
+@requires(Role.MANAGER)
+async def price(update: Update, context: PosContext) -> None:
+    """/price <sku> <price>"""
+    args = context.args or []
+    if len(args) != 2:
+        await send(update, context, usage(PRICE_USAGE))
+        return
+    try:
+        price_minor = parse_money(args[1], context.currency)
+        async with context.transaction() as session:
+            product = await find_product(session, args[0])
+            old = product.price_minor
+            product = await catalog.set_price(
+                session, product_id=product.id, price_minor=price_minor, actor=context.staff
+            )
+    except PosError as error:
+        await send(update, context, esc(error.message))
+        return
+    await send(
+        update,
+        context,
+        f"✅ Price of {esc(product.name)} (<code>{esc(product.sku)}</code>): "
+        f"{money(old, context.currency)} → <b>{money(product.price_minor, context.currency)}</b>",
+    )
+
+
+@requires(Role.MANAGER)
+async def restock(update: Update, context: PosContext) -> None:
+    """/restock <sku> <qty> [note]"""
+    args = context.args or []
+    if len(args) < 2:
+        await send(update, context, usage(RESTOCK_USAGE))
+        return
+    try:
+        qty = _count(args[1], "the quantity", lo=1)
+        async with context.transaction() as session:
+            product = await find_product(session, args[0])
+            product = await catalog.restock(
+                session,
+                product_id=product.id,
+                qty=qty,
+                note=" ".join(args[2:]),
+                actor=context.staff,
+                default_threshold=context.settings.low_stock_threshold,
+            )
+    except PosError as error:
+        await send(update, context, lines(esc(error.message), usage(RESTOCK_USAGE)))
+        return
+    await send(
+        update,
+        context,
+        f"✅ Restocked {esc(product.name)} (<code>{esc(product.sku)}</code>): +{qty} → stock <b>{product.stock}</b>",
+    )
+
+
+@requires(Role.MANAGER)
+async def adjust(update: Update, context: PosContext) -> None:
+    """/adjust <sku> <±qty> <reason>"""
+    args = context.args or []
+    if len(args) < 3:
+        problem = "A reason is required (count, breakage, theft...)." if len(args) == 2 else None
+        await send(update, context, usage(ADJUST_USAGE, problem))
+        return
+    try:
+        delta = _count(args[1], "the change", lo=-catalog.MAX_STOCK, signed=True)
+        if delta == 0:
+            raise InvalidInput("The change must not be zero.")
+        async with context.transaction() as session:
+            product = await find_product(session, args[0])
+            product = await catalog.adjust(
+                session,
+                product_id=product.id,
+                delta=delta,
+                reason=" ".join(args[2:]),
+                actor=context.staff,
+                default_threshold=context.settings.low_stock_threshold,
+            )
+    except PosError as error:
+        await send(update, context, esc(error.message))
+        return
+    await send(
+        update,
+        context,
+        f"✅ Adjusted {esc(product.name)} (<code>{esc(product.sku)}</code>) by {delta:+d} "
+        f"({esc(' '.join(args[2:]))}) → stock <b>{product.stock}</b>",
+    )
+
+
+async def _set_archived(update: Update, context: PosContext, archived: bool) -> None:
+    args = context.args or []
+    if len(args) != 1:
+        await send(update, context, usage(ARCHIVE_USAGE if archived else UNARCHIVE_USAGE))
+        return
+    change = catalog.archive_product if archived else catalog.unarchive_product
+    try:
+        async with context.transaction() as session:
+            product = await find_product(session, args[0])
+            product = await change(session, product_id=product.id, actor=context.staff)
+    except PosError as error:
+        await send(update, context, esc(error.message))
+        return
+    what = (
+        "is archived: hidden from sale, its past sales stay. /unarchive puts it back."
+        if archived
+        else "is back on sale."
+    )
+    await send(update, context, f"✅ {esc(product.name)} (<code>{esc(product.sku)}</code>) {what}")
+
+
+@requires(Role.MANAGER)
+async def archive(update: Update, context: PosContext) -> None:
+    """/archive <sku>"""
+    await _set_archived(update, context, True)
+
+
+@requires(Role.MANAGER)
+async def unarchive(update: Update, context: PosContext) -> None:
+    """/unarchive <sku>"""
+    await _set_archived(update, context, False)
+
+
+# --- /stock and /lowstock ----------------------------------------------------------------------
+async def _stock_page(update: Update, context: PosContext, page: int) -> None:
+    try:
+        async with context.transaction() as session:
+            rows = await catalog.list_stock(
+                session, page=page, per_page=STOCK_PER_PAGE, default_threshold=context.settings.low_stock_threshold
+            )
+    except PosError as error:
+        await refuse(update, context, error.message)
+        return
+    if not rows.total:
+        await show(update, context, "No products on sale yet. /add adds one.")
+        return
+    text = lines(
+        f"<b>Stock</b> — {rows.total} products on sale (⚠️ = at or below the low-stock threshold)",
+        "",
+        *(stock_line(row.product, threshold=row.threshold) for row in rows.items),
+    )
+    await show(update, context, text, keyboard([pager_row(STOCK_NS, "page", rows.page, rows.pages)]))
+
+
+@requires(Role.MANAGER)
+async def stock(update: Update, context: PosContext) -> None:
+    """Every product on sale with its stock, paged."""
+    await _stock_page(update, context, 1)
+
+
+@requires(Role.MANAGER)
+async def stock_button(update: Update, context: PosContext) -> None:
+    """‹ › on the stock list."""
+    args = cb_args(update.callback_query.data, STOCK_NS, "page", 1)
+    if args is None or args[0] < 1:
+        await refuse(update, context, "This button is no longer valid.")
+        return
+    await _stock_page(update, context, args[0])
+
+
+@requires(Role.MANAGER)
+async def lowstock(update: Update, context: PosContext) -> None:
+    """Products at or below their low-stock threshold, emptiest first."""
+    default = context.settings.low_stock_threshold
+    async with context.transaction() as session:
+        products = await catalog.low_stock(session, default_threshold=default)
+    if not products:
+        await send(update, context, "Nothing is running low. 👍")
+        return
+    text = lines(
+        f"⚠️ <b>Running low</b>: {len(products)}",
+        *(stock_line(p, threshold=catalog.effective_threshold(p, default)) for p in products),
+        "",
+        f"Receive goods with <code>{esc(RESTOCK_USAGE)}</code>.",
+    )
+    for chunk in split_message(text):
+        await send(update, context, chunk)
+
+
+# --- registration ------------------------------------------------------------------------------
+TEXT = filters.TEXT & ~filters.COMMAND
+
+
+def _conversations() -> list[ConversationHandler]:
+    # Buttons inside these dialogs are tracked per chat and user, not per message, on purpose:
+    # PTB warns about that combination.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        adding = ConversationHandler(
+            entry_points=[CommandHandler("add", add)],
+            states={
+                ADD_NAME: [MessageHandler(TEXT, add_name)],
+                ADD_PRICE: [MessageHandler(TEXT, add_price)],
+                ADD_STOCK: [MessageHandler(TEXT, add_stock)],
+                ADD_CATEGORY: [
+                    MessageHandler(TEXT, add_category_text),
+                    CallbackQueryHandler(add_category_button, pattern=cb_pattern(ADD_NS, "cat")),
+                ],
+                ADD_SKU: [
+                    MessageHandler(TEXT, add_sku_text),
+                    CallbackQueryHandler(add_sku_skip, pattern=cb_pattern(ADD_NS, "sku")),
+                ],
+                ADD_CONFIRM: [
+                    CallbackQueryHandler(add_save, pattern=cb_pattern(ADD_NS, "save")),
+                    CallbackQueryHandler(add_cancel_button, pattern=cb_pattern(ADD_NS, "cancel")),
+                    MessageHandler(TEXT, add_use_buttons),
+                ],
+            },
+            fallbacks=[CommandHandler("cancel", add_cancel)],
+            allow_reentry=True,
+            name="add_product",
+        )
+        editing = ConversationHandler(
+            entry_points=[CallbackQueryHandler(edit_field, pattern=cb_pattern(EDIT_NS, "f"))],
+            states={EDIT_VALUE: [MessageHandler(TEXT, edit_value)]},
+            fallbacks=[CommandHandler("cancel", edit_cancel)],
+            allow_reentry=True,
+            name="edit_product",
+        )
+    return [adding, editing]
 
 
 def handlers() -> list[BaseHandler]:
-    return []
+    return [
+        *_conversations(),
+        CommandHandler("edit", edit),
+        CommandHandler("price", price),
+        CommandHandler("restock", restock),
+        CommandHandler("adjust", adjust),
+        CommandHandler("archive", archive),
+        CommandHandler("unarchive", unarchive),
+        CommandHandler("stock", stock),
+        CommandHandler("lowstock", lowstock),
+        CallbackQueryHandler(stock_button, pattern=cb_pattern(STOCK_NS, "page")),
+    ]

@@ -14,7 +14,10 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from db.catalog import effective_threshold
+from db.models import Product, Sale, SaleStatus
 from db.money import format_money
+from db.reports import ProductStat, SalesSummary
 
 MAX_MESSAGE = 4096
 MAX_CAPTION = 1024
@@ -121,3 +124,170 @@ def split_message(html_text: str, limit: int = MAX_MESSAGE - 96) -> list[str]:
 
 def lines(*parts: str | None) -> str:
     return "\n".join(p for p in parts if p is not None)
+
+
+# --- the manager's office: product cards, stock lists, reports, sales --------------------------
+def product_card(product: Product, *, currency: str, default_threshold: int) -> str:
+    """Everything a manager edits about a product (its category must be loaded)."""
+    threshold = effective_threshold(product, default_threshold)
+    own = "" if product.low_stock_threshold is not None else " (store default)"
+    low = " ⚠️ low" if product.stock <= threshold else ""
+    return lines(
+        f"<b>{esc(product.name)}</b>" + (" — <i>archived</i>" if product.archived else ""),
+        f"SKU: <code>{esc(product.sku)}</code>"
+        + (f" · barcode <code>{esc(product.barcode)}</code>" if product.barcode else ""),
+        f"Price: {money(product.price_minor, currency)}",
+        f"Stock: {product.stock}{low}",
+        f"Low-stock threshold: {threshold}{own}",
+        f"Category: {esc(product.category.name) if product.category else '—'}",
+    )
+
+
+def stock_line(product: Product, *, threshold: int) -> str:
+    """One line of a stock list: low products are marked."""
+    mark = "⚠️ " if product.stock <= threshold else ""
+    return f"{mark}{esc(clip(product.name, 48))} (<code>{esc(product.sku)}</code>): <b>{product.stock}</b>"
+
+
+def low_stock_list(products: Sequence[Product], *, default_threshold: int) -> str:
+    """Products at or below their threshold, one per line."""
+    return "\n".join(
+        f"• {esc(clip(p.name, 48))} (<code>{esc(p.sku)}</code>): {p.stock} left, "
+        f"threshold {effective_threshold(p, default_threshold)}"
+        for p in products
+    )
+
+
+def sales_summary_text(summary: SalesSummary, *, currency: str, title: str) -> str:
+    """The figures of a period: totals, best and worst products, payment methods, cashiers, refunds."""
+    period = summary.period
+    head = f"📊 <b>{esc(title)}</b> — {esc(period.label)}"
+    refunds = (
+        f"Refunds: {summary.refunded_count} ({money(summary.refunded_minor, currency)})"
+        if summary.refunded_count
+        else None
+    )
+    if not summary.sales_count:
+        return lines(head, "No sales in this period.", refunds)
+
+    def product_rows(stats: Sequence[ProductStat]) -> str:
+        return "\n".join(
+            f"{i}. {esc(clip(p.name, 40))} — {p.sales_count} {_plural(p.sales_count, 'sale')}, "
+            f"{p.quantity} {_plural(p.quantity, 'unit')}, {money(p.revenue_minor, currency)}"
+            for i, p in enumerate(stats, start=1)
+        )
+
+    parts = [
+        head,
+        f"Sales: <b>{summary.sales_count}</b> · Revenue: <b>{money(summary.revenue_minor, currency)}</b>",
+        f"Average basket: {money(summary.average_basket_minor, currency)} · Units sold: {summary.units_sold}",
+        "",
+        "<b>Best sellers</b> (by number of sales)",
+        product_rows(summary.best),
+    ]
+    if summary.worst:
+        parts += ["", "<b>Slowest sellers</b>", product_rows(summary.worst)]
+    parts += [
+        f"Products on sale that did not sell: {summary.unsold_active_count}",
+        "",
+        "<b>By payment</b>",
+        *(
+            f"{esc(p.method.value.capitalize())}: {p.count} {_plural(p.count, 'sale')}, "
+            f"{money(p.revenue_minor, currency)}"
+            for p in summary.by_payment
+        ),
+        "",
+        "<b>By cashier</b>",
+        *(
+            f"{esc(clip(c.name or f'staff #{c.staff_id}', 40))}: {c.count} {_plural(c.count, 'sale')}, "
+            f"{money(c.revenue_minor, currency)}"
+            for c in summary.by_cashier
+        ),
+    ]
+    if refunds:
+        parts += ["", refunds]
+    return lines(*parts)
+
+
+def sale_details(sale: Sale, *, tz: ZoneInfo) -> str:
+    """One sale in full (lines, cashier and customer loaded)."""
+    currency = sale.currency
+    status = (
+        f"refunded {local_time(sale.refunded_at, tz)}"
+        if sale.status is SaleStatus.REFUNDED and sale.refunded_at
+        else sale.status.value
+    )
+    payment = sale.payment_method.value.capitalize()
+    if sale.tendered_minor is not None:
+        payment += (
+            f" — tendered {money(sale.tendered_minor, currency)}, change {money(sale.change_minor or 0, currency)}"
+        )
+    customer = sale.customer
+    who = esc(customer.name) + (f" ({esc(customer.phone)})" if customer.phone else "") if customer else "—"
+    return lines(
+        f"🧾 <b>Sale #{sale.id}</b> — {local_time(sale.created_at, tz)}",
+        *(
+            f"{esc(clip(line.product_name, 40))} (<code>{esc(line.sku)}</code>) "
+            f"{line.quantity} × {money(line.unit_price_minor, currency)} = {money(line.line_total_minor, currency)}"
+            for line in sale.lines
+        ),
+        f"<b>Total: {money(sale.total_minor, currency)}</b>",
+        f"Payment: {payment}",
+        f"Cashier: {esc(sale.cashier.name or sale.cashier.telegram_id)}",
+        f"Customer: {who}",
+        f"Status: {'⚠️ ' if sale.status is SaleStatus.REFUNDED else ''}{esc(status)}",
+    )
+
+
+def _plural(count: int, word: str) -> str:
+    return word if count == 1 else f"{word}s"
+
+
+# --- the cashier's counter: product buttons, payment methods, receipts -------------------------
+PAYMENT_LABELS = {"cash": "Cash", "card": "Card", "mobile": "Mobile money"}
+
+
+def payment_label(method: object) -> str:
+    """'Cash', 'Card', 'Mobile money' for a PaymentMethod (or its value)."""
+    value = getattr(method, "value", method)
+    return PAYMENT_LABELS.get(str(value), str(value))
+
+
+def product_button_label(name: str, price: str, stock: int) -> str:
+    """'Name · price · stock' within a button's width: the name gives way, never the figures."""
+    tail = f" · {price} · {stock if stock > 0 else 'out'}"
+    return clip(name, max(MAX_BUTTON_LABEL - len(tail), 8)) + tail
+
+
+def receipt(sale: Sale, *, store_name: str, tz: ZoneInfo, name_width: int = 64) -> str:
+    """The customer's receipt for a sale (lines, cashier and customer loaded). One tag per line."""
+    currency = sale.currency
+    payment = f"Payment: {esc(payment_label(sale.payment_method))}"
+    cash = None
+    if sale.tendered_minor is not None:
+        cash = (
+            f"Tendered: {money(sale.tendered_minor, currency)} · "
+            f"Change: <b>{money(sale.change_minor or 0, currency)}</b>"
+        )
+    customer = sale.customer
+    who = "—"
+    if customer is not None:
+        who = esc(clip(customer.name, name_width)) + (f" ({esc(customer.phone)})" if customer.phone else "")
+    cashier = sale.cashier.name or str(sale.cashier.telegram_id)
+    return lines(
+        f"🧾 <b>{esc(clip(store_name, name_width))}</b>",
+        f"Sale <b>#{sale.id}</b> · {local_time(sale.created_at, tz)}",
+        "",
+        *(
+            f"{esc(clip(line.product_name, name_width))}\n"
+            f"   {line.quantity} × {money(line.unit_price_minor, currency)} = {money(line.line_total_minor, currency)}"
+            for line in sale.lines
+        ),
+        "",
+        f"<b>Total: {money(sale.total_minor, currency)}</b>",
+        payment,
+        cash,
+        f"Customer: {who}",
+        f"Cashier: {esc(clip(cashier, name_width))}",
+        "⚠️ Refunded" if sale.status is SaleStatus.REFUNDED else None,
+    )

@@ -33,4 +33,6 @@ def register(application: Application) -> None:
     # /cancel outside a dialog, then plain text as a product search (last: it matches any text).
     application.add_handlers(start.late_handlers())
     application.add_handlers(catalog.text_handlers())
+    # Whatever nobody took: unrouted buttons ("no longer valid"), unknown commands.
+    application.add_handlers(errors.fallback_handlers())
     application.add_error_handler(errors.on_error)

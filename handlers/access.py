@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
@@ -26,35 +26,76 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Update, PosContext], Awaitable[Any]]
 
+STALE_BUTTON = "This button is no longer valid."
+EDIT_IGNORED = "I don't act on edited messages: send the command again as a new message."
+
+# Set on an exception leaving a decorated handler, because PTB gives the error handler a fresh
+# context: whether the update had saved something, and whether its button press was answered.
+COMMITTED_ATTR = "pos_committed"
+ANSWERED_ATTR = "pos_answered"
+
 
 async def guard(update: Update, context: PosContext) -> None:
-    """Let staff through; refuse everyone else once and stop the update there."""
+    """Let staff through; refuse everyone else once and stop the update there.
+
+    Only new messages and button presses reach the handlers. Edited messages (a fixed typo must
+    not run a command twice), channel posts, membership changes and the like stop here.
+    """
     user = update.effective_user
-    if user is None or user.is_bot:
+    if user is None or user.is_bot:  # channel posts, anonymous group admins, other bots
+        raise ApplicationHandlerStop
+    acted_on = update.message is not None or update.callback_query is not None
+    if not acted_on and update.edited_message is None:
         raise ApplicationHandlerStop
     async with context.services.session_factory() as session:
         context.staff = await staff_db.get_active_staff(session, telegram_id=user.id)
-    if context.staff is not None:
+
+    if context.staff is None:
+        await _refuse_stranger(update, context, user.id)
+        raise ApplicationHandlerStop
+    if update.edited_message is not None:
+        if addressed_to_bot(update, context):
+            await update.edited_message.reply_text(esc(EDIT_IGNORED))
+        raise ApplicationHandlerStop
+    query = update.callback_query
+    if query is not None and query.message is None:  # a button on an inline message: not ours
+        await answer(update, context, STALE_BUTTON, alert=True)
+        raise ApplicationHandlerStop
+
+
+async def _refuse_stranger(update: Update, context: PosContext, user_id: int) -> None:
+    """One polite refusal with the user's id, in the form the update asks for (or none)."""
+    if update.callback_query is not None:
+        await answer(
+            update, context, f"You are not on this shop's staff list. Your Telegram id is {user_id}.", alert=True
+        )
         return
-    text = (
+    if update.message is None or not addressed_to_bot(update, context):
+        return  # an edit of an already refused message, or chatter in a group
+    await update.message.reply_text(
         "Sorry, this is a private shop bot and you are not on its staff list.\n"
-        f"Your Telegram id is <code>{user.id}</code>: give it to the shop's admin, "
-        "who can add you with <code>/staff add " + str(user.id) + " cashier</code>."
+        f"Your Telegram id is <code>{user_id}</code>: give it to the shop's admin, "
+        f"who can add you with <code>/staff add {user_id} cashier</code>."
     )
-    if update.callback_query:
-        await update.callback_query.answer("You are not on this shop's staff list.", show_alert=True)
-    elif update.effective_message and _addressed_to_bot(update):
-        await update.effective_message.reply_text(text)
-    raise ApplicationHandlerStop
 
 
-def _addressed_to_bot(update: Update) -> bool:
-    """In groups only commands get an answer: a refusal for every chat message would be spam."""
-    chat = update.effective_chat
-    if chat is None or chat.type == ChatType.PRIVATE:
-        return True
+def addressed_to_bot(update: Update, context: PosContext) -> bool:
+    """Private chats: always. Groups: only a command for this bot (a reply to chatter is spam)."""
     message = update.effective_message
-    return bool(message and message.text and message.text.startswith("/"))
+    chat = update.effective_chat
+    if message is None or chat is None:
+        return False
+    if chat.type == ChatType.PRIVATE:
+        return True
+    entity = next(
+        (e for e in message.entities if e.type == MessageEntity.BOT_COMMAND and e.offset == 0),
+        None,
+    )
+    if entity is None or not message.text:
+        return False
+    command = message.text[: entity.length]
+    _, _, addressee = command.partition("@")
+    return not addressee or addressee.lower() == (context.bot.username or "").lower()
 
 
 def requires(role: Role) -> Callable[[Handler], Handler]:
@@ -68,7 +109,11 @@ def requires(role: Role) -> Callable[[Handler], Handler]:
                 have = staff.role.value if staff else "none"
                 await refuse(update, context, f"That needs the {role.value} role; yours is {have}.")
                 return None
-            result = await handler(update, context)
+            try:
+                result = await handler(update, context)
+            except Exception as error:
+                _tag(error, context)
+                raise
             # Every press is answered; on an exception the error handler answers instead.
             if update.callback_query and not context.callback_answered:
                 await answer(update, context)
@@ -78,6 +123,15 @@ def requires(role: Role) -> Callable[[Handler], Handler]:
         return wrapper
 
     return decorate
+
+
+def _tag(error: Exception, context: PosContext) -> None:
+    """Carry what this update did over to the error handler, which gets a new context."""
+    try:
+        setattr(error, COMMITTED_ATTR, getattr(error, COMMITTED_ATTR, False) or context.committed)
+        setattr(error, ANSWERED_ATTR, getattr(error, ANSWERED_ATTR, False) or context.callback_answered)
+    except AttributeError:  # an exception class with __slots__: the error handler assumes nothing saved
+        pass
 
 
 async def refuse(update: Update, context: PosContext, text: str) -> None:
@@ -110,15 +164,17 @@ async def send(update: Update, context: PosContext, text: str, markup: InlineKey
 async def show(update: Update, context: PosContext, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     """Edit the pressed message in place for a button; send a new message for a command."""
     query = update.callback_query
-    if query is None or query.message is None:
+    # No message, or one too old for the bot to see (InaccessibleMessage): draw a new screen.
+    if query is None or not isinstance(query.message, Message):
         await send(update, context, text, markup)
         return
     try:
         await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as exc:
-        if "not modified" in str(exc).lower():
+        reason = str(exc).lower()
+        if "not modified" in reason:
             return  # the screen already shows this: that is success
-        if "there is no text" in str(exc).lower() or "not found" in str(exc).lower():
+        if "there is no text" in reason or "not found" in reason or "can't be edited" in reason:
             await send(update, context, text, markup)
             return
         raise

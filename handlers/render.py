@@ -188,11 +188,12 @@ def sales_summary_text(summary: SalesSummary, *, currency: str, title: str) -> s
     if summary.worst:
         parts += ["", "<b>Slowest sellers</b>", product_rows(summary.worst)]
     parts += [
+        "",
         f"Products on sale that did not sell: {summary.unsold_active_count}",
         "",
         "<b>By payment</b>",
         *(
-            f"{esc(p.method.value.capitalize())}: {p.count} {_plural(p.count, 'sale')}, "
+            f"{esc(payment_label(p.method))}: {p.count} {_plural(p.count, 'sale')}, "
             f"{money(p.revenue_minor, currency)}"
             for p in summary.by_payment
         ),
@@ -217,7 +218,7 @@ def sale_details(sale: Sale, *, tz: ZoneInfo) -> str:
         if sale.status is SaleStatus.REFUNDED and sale.refunded_at
         else sale.status.value
     )
-    payment = sale.payment_method.value.capitalize()
+    payment = payment_label(sale.payment_method)
     if sale.tendered_minor is not None:
         payment += (
             f" — tendered {money(sale.tendered_minor, currency)}, change {money(sale.change_minor or 0, currency)}"

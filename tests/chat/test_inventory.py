@@ -8,8 +8,7 @@ import pytest
 from db.errors import NotFound
 from db.models import MovementReason
 from tests.chat.conftest import MANAGER_ID
-from tests.chat.office_helpers import audit_actions, count_products, fetch, movements, product
-from tests.chat.security_helpers import db_checksum
+from tests.chat.office_helpers import audit_actions, count_products, fetch, movements, product, snapshot
 
 
 # --- /add in one line ----------------------------------------------------------------------------
@@ -59,13 +58,13 @@ async def test_add_refuses_a_duplicate_sku(manager, session_factory):
 
 
 async def test_cashier_cannot_add_and_nothing_changes(cashier, session_factory):
-    before = await db_checksum(session_factory)
+    before = await snapshot(session_factory)
     await cashier.send("/add Tea | 1.50 | 5")
     assert "needs the manager role" in cashier.text
     await cashier.send("/add")
     assert "needs the manager role" in cashier.text
     await cashier.send("Tea")  # not swallowed by a dialog: nothing was started
-    assert await db_checksum(session_factory) == before
+    assert await snapshot(session_factory) == before
 
 
 # --- /add step by step ---------------------------------------------------------------------------
@@ -278,7 +277,7 @@ async def test_archive_and_unarchive(manager, session_factory):
 
 async def test_cashier_cannot_change_stock_or_prices(cashier, session_factory):
     await product(session_factory, name="Milk", sku="MILK-1", stock=5)
-    before = await db_checksum(session_factory)
+    before = await snapshot(session_factory)
     for command in (
         "/price MILK-1 9",
         "/restock MILK-1 5",
@@ -290,7 +289,7 @@ async def test_cashier_cannot_change_stock_or_prices(cashier, session_factory):
     ):
         await cashier.send(command)
         assert "needs the manager role" in cashier.text, command
-    assert await db_checksum(session_factory) == before
+    assert await snapshot(session_factory) == before
 
 
 # --- /stock and /lowstock ------------------------------------------------------------------------

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.catalog import MAX_QTY, get_product, require_int
+from db.catalog import MAX_QTY, get_or_add, get_product, require_int
 from db.errors import InvalidInput, NotFound
 from db.models import Cart, CartLine, Customer, Product
 
@@ -62,18 +61,7 @@ async def get_or_create_cart(session: AsyncSession, *, chat_id: int) -> Cart:
     """The chat's cart, read fresh; created (version 1) on first use."""
     chat_id = check_chat_id(chat_id)
     query = select(Cart).where(Cart.chat_id == chat_id).execution_options(populate_existing=True)
-    cart = await session.scalar(query)
-    if cart is not None:
-        return cart
-    try:
-        async with session.begin_nested():
-            cart = Cart(chat_id=chat_id, version=1)
-            session.add(cart)
-    except IntegrityError:
-        # Another update from the same chat created it in the meantime.
-        cart = await session.scalar(query)
-        if cart is None:
-            raise
+    cart, _ = await get_or_add(session, query, lambda: Cart(chat_id=chat_id, version=1))
     return cart
 
 
@@ -151,19 +139,24 @@ async def _line(session: AsyncSession, cart: Cart, product_id: int) -> CartLine 
     return await session.scalar(select(CartLine).where(CartLine.cart_id == cart.id, CartLine.product_id == product_id))
 
 
+async def _put_line(
+    session: AsyncSession, cart: Cart, line: CartLine | None, product_id: int, quantity: int
+) -> CartView:
+    await _product_for_line(session, product_id, quantity)
+    if line is None:
+        session.add(CartLine(cart_id=cart.id, product_id=product_id, quantity=quantity))
+    else:
+        line.quantity = quantity
+    await _bump(session, cart)
+    return await get_cart_view(session, chat_id=cart.chat_id)
+
+
 async def add_item(session: AsyncSession, *, chat_id: int, product_id: int, qty: int = 1) -> CartView:
     """Add ``qty`` of a product, on top of what the cart already holds of it."""
     qty = require_int(qty, "The quantity", lo=1, hi=MAX_QTY)
     cart = await _locked_cart(session, chat_id)
     line = await _line(session, cart, product_id)
-    new_quantity = (line.quantity if line else 0) + qty
-    await _product_for_line(session, product_id, new_quantity)
-    if line is None:
-        session.add(CartLine(cart_id=cart.id, product_id=product_id, quantity=new_quantity))
-    else:
-        line.quantity = new_quantity
-    await _bump(session, cart)
-    return await get_cart_view(session, chat_id=chat_id)
+    return await _put_line(session, cart, line, product_id, (line.quantity if line else 0) + qty)
 
 
 async def set_quantity(session: AsyncSession, *, chat_id: int, product_id: int, qty: int) -> CartView:
@@ -174,14 +167,8 @@ async def set_quantity(session: AsyncSession, *, chat_id: int, product_id: int, 
     cart = await _locked_cart(session, chat_id)
     line = await _line(session, cart, product_id)
     if line is not None and line.quantity == qty:
-        return await get_cart_view(session, chat_id=chat_id)
-    await _product_for_line(session, product_id, qty)
-    if line is None:
-        session.add(CartLine(cart_id=cart.id, product_id=product_id, quantity=qty))
-    else:
-        line.quantity = qty
-    await _bump(session, cart)
-    return await get_cart_view(session, chat_id=chat_id)
+        return await get_cart_view(session, chat_id=cart.chat_id)
+    return await _put_line(session, cart, line, product_id, qty)
 
 
 async def remove_line(session: AsyncSession, *, chat_id: int, product_id: int) -> CartView:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -32,6 +33,7 @@ CODE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 CODE_FORM = "1 to 64 letters, digits, dots, dashes or underscores"
 
 T = TypeVar("T")
+M = TypeVar("M")
 
 
 class _Unset(enum.Enum):
@@ -178,22 +180,32 @@ async def _flush_unique(session: AsyncSession) -> None:
 # --- categories ----------------------------------------------------------------------------------
 
 
+async def get_or_add(session: AsyncSession, query: Select[Any], new: Callable[[], M]) -> tuple[M, bool]:
+    """The row ``query`` finds, else ``new()`` inserted; (row, created).
+
+    The insert runs in a savepoint: when a concurrent transaction inserted the same unique row
+    first, that row is returned instead of an IntegrityError.
+    """
+    found = await session.scalar(query)
+    if found is not None:
+        return found, False
+    try:
+        async with session.begin_nested():
+            row = new()
+            session.add(row)
+    except IntegrityError:
+        found = await session.scalar(query)
+        if found is None:
+            raise
+        return found, False
+    return row, True
+
+
 async def get_or_create_category(session: AsyncSession, *, name: str) -> Category:
     """The category named ``name`` ignoring case, created when there is none."""
     name = clean_text(name, "The category", max_len=64)
     query = select(Category).where(_lower(Category.name) == name.lower()).order_by(Category.id).limit(1)
-    category = await session.scalar(query)
-    if category is not None:
-        return category
-    try:
-        async with session.begin_nested():
-            category = Category(name=name)
-            session.add(category)
-    except IntegrityError:
-        # Created by a concurrent transaction in the meantime.
-        category = await session.scalar(query)
-        if category is None:
-            raise
+    category, _ = await get_or_add(session, query, lambda: Category(name=name))
     return category
 
 

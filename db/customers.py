@@ -1,0 +1,134 @@
+"""Customers: registration with a normalised phone (E.164) and e-mail, search, purchase history."""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from db.catalog import clean_text, require_int
+from db.errors import Conflict, InvalidInput, NotFound
+from db.models import Customer, Sale, SaleStatus
+
+MAX_FIND = 50
+
+
+class CustomerHistory(NamedTuple):
+    sales: list[Sale]  # most recent first, lines and cashier loaded
+    sale_count: int  # completed sales
+    total_minor: int  # sum of completed sales
+
+
+def normalise_phone(text: str, default_region: str | None = None) -> str:
+    """A phone number in E.164 ("+442079460958"); without a region it must start with "+"."""
+    raw = clean_text(text, "The phone number", max_len=40)
+    try:
+        number = phonenumbers.parse(raw, default_region)
+    except phonenumbers.NumberParseException:
+        hint = "" if default_region else " with the country code, e.g. +44 20 7946 0958"
+        raise InvalidInput(f"“{raw}” is not a phone number I can read: write it{hint} in digits.") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidInput(f"“{raw}” is not a valid phone number.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(text: str) -> str:
+    raw = clean_text(text, "The e-mail address", max_len=254)
+    try:
+        return validate_email(raw, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise InvalidInput(f"“{raw}” is not a valid e-mail address: {error}") from None
+
+
+async def _customer_with_phone(session: AsyncSession, phone: str) -> Customer | None:
+    return await session.scalar(select(Customer).where(Customer.phone == phone))
+
+
+async def register_customer(
+    session: AsyncSession,
+    *,
+    name: str,
+    phone: str | None = None,
+    email: str | None = None,
+    default_region: str | None = None,
+) -> Customer:
+    """Register a customer; a phone number may belong to one customer only."""
+    name = clean_text(name, "The name", max_len=128)
+    if phone is not None and phone.strip():
+        phone = normalise_phone(phone, default_region)
+        existing = await _customer_with_phone(session, phone)
+        if existing is not None:
+            raise Conflict(f"{phone} already belongs to {existing.name} (customer #{existing.id}).")
+    else:
+        phone = None
+    email = normalise_email(email) if email is not None and email.strip() else None
+    customer = Customer(name=name, phone=phone, email=email)
+    session.add(customer)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict(f"{phone} was just registered for another customer.") from None
+    return customer
+
+
+async def get_customer(session: AsyncSession, *, customer_id: int) -> Customer:
+    if isinstance(customer_id, bool) or not isinstance(customer_id, int):
+        raise NotFound(f"No customer #{customer_id}.")
+    customer = await session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"No customer #{customer_id}.")
+    return customer
+
+
+async def find_customers(
+    session: AsyncSession, *, text: str, limit: int = 8, default_region: str | None = None
+) -> list[Customer]:
+    """Customers whose name contains ``text`` (ignoring case) or whose phone matches its digits.
+
+    An exact phone match comes first, then the rest by name.
+    """
+    text = clean_text(text, "A name or phone number", max_len=128)
+    limit = require_int(limit, "The limit", lo=1, hi=MAX_FIND)
+    matches = [Customer.name.icontains(text, autoescape=True)]
+    exact_phone = None
+    digits = re.sub(r"\D", "", text)
+    if len(digits) >= 3:
+        matches.append(Customer.phone.contains(digits, autoescape=True))
+        try:
+            exact_phone = normalise_phone(text, default_region)
+        except InvalidInput:
+            exact_phone = None
+        if exact_phone is not None:
+            matches.append(Customer.phone == exact_phone)
+    order = [func.lower(Customer.name), Customer.id]
+    if exact_phone is not None:
+        order.insert(0, case((Customer.phone == exact_phone, 0), else_=1))
+    query = select(Customer).where(or_(*matches)).order_by(*order).limit(limit)
+    return list((await session.scalars(query)).all())
+
+
+async def customer_history(session: AsyncSession, *, customer_id: int, limit: int = 10) -> CustomerHistory:
+    """A customer's recent sales (any status) and the count and sum of their completed sales."""
+    customer = await get_customer(session, customer_id=customer_id)
+    limit = require_int(limit, "The limit", lo=1, hi=MAX_FIND)
+    count, total = (
+        await session.execute(
+            select(func.count(Sale.id), func.coalesce(func.sum(Sale.total_minor), 0)).where(
+                Sale.customer_id == customer.id, Sale.status == SaleStatus.COMPLETED
+            )
+        )
+    ).one()
+    sales = await session.scalars(
+        select(Sale)
+        .where(Sale.customer_id == customer.id)
+        .order_by(Sale.created_at.desc(), Sale.id.desc())
+        .limit(limit)
+        .options(selectinload(Sale.lines), selectinload(Sale.cashier))
+    )
+    return CustomerHistory(sales=list(sales.all()), sale_count=count, total_minor=int(total))

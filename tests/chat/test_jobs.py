@@ -16,7 +16,7 @@ from db import subscriptions
 from db.engine import transaction
 from tests.chat.conftest import ADMIN_ID, CASHIER_ID, MANAGER_ID
 from tests.chat.office_helpers import build_week, fetch, product, staff_member, utc
-from tests.factories import sell
+from tests.factories import fill_cart, run, sell
 
 GROUP_ID = -100_888
 BLOCKED_ID = 4_242_424
@@ -214,3 +214,27 @@ async def test_alert_with_nothing_crossed_sends_nothing(shop, fake, session_fact
     await subscribe(session_factory, MANAGER_ID)
     await jobs.notify_low_stock(shop.application, [])
     assert texts(fake, MANAGER_ID) == []
+
+
+async def test_sales_at_the_counter_alert_once_per_crossing(shop, cashier, manager, fake, session_factory):
+    """End to end: the cashier's checkout sends the alert; the manager's /restock re-arms it."""
+    await subscribe(session_factory, GROUP_ID)
+    jam = await product(session_factory, name="Jam", sku="JAM", stock=5)  # store threshold 3
+
+    async def sell_at_counter(qty: int) -> None:
+        await run(session_factory, fill_cart, chat_id=CASHIER_ID, items=[(jam, qty)])
+        await cashier.send("/checkout")
+        await cashier.tap("No customer")
+        await cashier.tap("Card")
+        await cashier.tap("✅ Confirm sale")
+        assert "Sale #" in cashier.text
+
+    await sell_at_counter(2)  # 3 left: crosses
+    await sell_at_counter(1)  # 2 left: still below
+    assert len(alerts(fake, GROUP_ID)) == 1
+    await manager.send("/restock JAM 8")  # 10
+    await sell_at_counter(6)  # 4 left
+    assert len(alerts(fake, GROUP_ID)) == 1
+    await sell_at_counter(2)  # 2 left: crosses again
+    assert len(alerts(fake, GROUP_ID)) == 2
+    assert "Jam (JAM): 2 left, threshold 3" in alerts(fake, GROUP_ID)[-1]

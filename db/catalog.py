@@ -92,12 +92,19 @@ def clean_text(value: Any, what: str, *, max_len: int, required: bool = True) ->
     return text
 
 
+def optional_text(value: Any, what: str, *, max_len: int) -> str | None:
+    """Like clean_text, but None or blank text gives None ("not given")."""
+    if value is None:
+        return None
+    return clean_text(value, what, max_len=max_len, required=False) or None
+
+
 def _lower(column: Any) -> Any:
     return func.lower(column, type_=String)
 
 
 def _clean_code(value: Any, what: str) -> str:
-    code = clean_text(value, what, max_len=64)
+    code = clean_text(value, f"The {what}", max_len=64)
     if not CODE_RE.fullmatch(code):
         raise InvalidInput(f"“{code}” is not a valid {what}: use {CODE_FORM}.")
     return code
@@ -260,15 +267,13 @@ async def add_product(
     if sku is not None:
         sku = _clean_code(sku, "SKU")
         await _ensure_code_free(session, sku, what="SKU", exclude_id=None)
-    if barcode is not None and barcode.strip():
+    barcode = optional_text(barcode, "The barcode", max_len=64)
+    if barcode is not None:
         barcode = _clean_code(barcode, "barcode")
         if sku is None or barcode.lower() != sku.lower():
             await _ensure_code_free(session, barcode, what="barcode", exclude_id=None)
-    else:
-        barcode = None
-    category_row = None
-    if category is not None and category.strip():
-        category_row = await get_or_create_category(session, name=category)
+    category = optional_text(category, "The category", max_len=64)
+    category_row = await get_or_create_category(session, name=category) if category else None
 
     product = Product(
         name=name,
@@ -328,9 +333,8 @@ async def edit_product(
             changes.append(f"price {product.price_minor} → {new_price}")
             product.price_minor = new_price
     if category is not UNSET:
-        new_category = None
-        if category is not None and category.strip():
-            new_category = await get_or_create_category(session, name=category)
+        category = optional_text(category, "The category", max_len=64)
+        new_category = await get_or_create_category(session, name=category) if category else None
         old_name = product.category.name if product.category else "none"
         if (new_category.id if new_category else None) != product.category_id:
             changes.append(f"category “{old_name}” → “{new_category.name if new_category else 'none'}”")
@@ -342,7 +346,8 @@ async def edit_product(
             changes.append(f"SKU {product.sku} → {new_sku}")
             product.sku = new_sku
     if barcode is not UNSET:
-        new_barcode = _clean_code(barcode, "barcode") if barcode is not None and barcode.strip() else None
+        new_barcode = optional_text(barcode, "The barcode", max_len=64)
+        new_barcode = _clean_code(new_barcode, "barcode") if new_barcode else None
         if new_barcode != product.barcode:
             if new_barcode is not None:
                 await _ensure_code_free(session, new_barcode, what="barcode", exclude_id=product.id)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from db.catalog import clean_text, require_int
+from db.catalog import clean_text, optional_text, require_int
 from db.errors import Conflict, InvalidInput, NotFound
 from db.models import Customer, Sale, SaleStatus
 
@@ -60,14 +60,14 @@ async def register_customer(
 ) -> Customer:
     """Register a customer; a phone number may belong to one customer only."""
     name = clean_text(name, "The name", max_len=128)
-    if phone is not None and phone.strip():
+    phone = optional_text(phone, "The phone number", max_len=40)
+    if phone is not None:
         phone = normalise_phone(phone, default_region)
         existing = await _customer_with_phone(session, phone)
         if existing is not None:
             raise Conflict(f"{phone} already belongs to {existing.name} (customer #{existing.id}).")
-    else:
-        phone = None
-    email = normalise_email(email) if email is not None and email.strip() else None
+    email = optional_text(email, "The e-mail address", max_len=254)
+    email = normalise_email(email) if email else None
     customer = Customer(name=name, phone=phone, email=email)
     session.add(customer)
     try:

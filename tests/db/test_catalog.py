@@ -87,6 +87,8 @@ async def test_auto_sku_is_unique(session_factory):
         ("sku", "ü"),
         ("sku", "x" * 65),
         ("barcode", "12 34"),
+        ("barcode", 1234),
+        ("category", 7),
         ("low_stock_threshold", -1),
         ("category", "c" * 65),
     ],

@@ -35,6 +35,7 @@ async def test_register_normalises_phone_and_email(session_factory):
         ({"phone": "12345"}, "country code"),  # no region and no +
         ({"phone": "+1 555"}, "not a valid phone"),
         ({"phone": "call me"}, "phone"),
+        ({"phone": 2079460958}, "phone number must be text"),
         ({"email": "not-an-address"}, "e-mail"),
         ({"email": "a@b"}, "e-mail"),
     ],

@@ -1,0 +1,457 @@
+"""`python -m bot <command>`: run the bot, try it in the console, and manage the store.
+
+Exit codes: 0 done; 1 the command ran and failed (bad rows in an import, a ledger mismatch, a
+database error); 2 it could not start (bad arguments, a missing or malformed setting, a missing
+file). Errors are one line on stderr. Commands that open the database upgrade it first, so a
+fresh machine just works; `check` and `backup` only read and never create a database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import sys
+from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
+from tqdm import tqdm
+
+from bot.config import TOKEN_HELP, Settings, SettingsError, load_settings
+from db import backup as backup_db
+from db import catalog_io, demo, ledger, reports
+from db import staff as staff_db
+from db.engine import make_engine, make_session_factory, transaction
+from db.errors import PosError
+from db.exports import to_csv
+from db.migrate import upgrade
+from db.money import format_money
+from db.periods import PERIOD_FORMS, parse_period
+
+T = TypeVar("T")
+ROLES = ("admin", "manager", "cashier")
+PROGRESS_MIN_ROWS = 200  # smaller files import in a blink: no bar
+
+
+class CliError(Exception):
+    """A one-line failure with its exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
+def _err(*lines: str) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# --- the database, for one command -------------------------------------------------------------
+
+
+def _migrate(settings: Settings) -> None:
+    upgrade(settings.database_url)
+
+
+def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]], *, write: bool = True) -> T:
+    """Run `work` in one transaction (rolled back if it raises) on a fresh engine."""
+
+    async def go() -> T:
+        engine = make_engine(settings.database_url)
+        factory = make_session_factory(engine)
+        try:
+            context = transaction(factory) if write else factory()
+            async with context as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def _require_database(settings: Settings) -> None:
+    try:
+        backup_db.require_existing(settings.database_url)
+    except backup_db.BackupError as exc:
+        raise CliError(str(exc)) from None
+
+
+# --- run modes ---------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if settings.telegram_bot_token is None:
+        if not sys.stdin.isatty():
+            raise SettingsError(TOKEN_HELP)
+        _err(TOKEN_HELP, "Starting the console demo instead (pipenv run console --demo).")
+        from bot.console import run_console
+
+        return run_console(settings, demo=True, role="admin", db=None)
+    from bot.run import run_polling
+
+    return run_polling(settings)
+
+
+def cmd_webhook(args: argparse.Namespace) -> int:
+    from bot.run import run_webhook
+
+    return run_webhook(load_settings())
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from bot.console import run_console
+
+    return run_console(load_settings(), demo=args.demo, role=args.role, db=args.db)
+
+
+# --- database commands -------------------------------------------------------------------------
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    _migrate(settings)
+    print(f"Database {_safe_url(settings.database_url)} is up to date.")
+    return 0
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    _migrate(settings)
+
+    async def work(session: AsyncSession):
+        return await demo.seed_demo(
+            session, currency=settings.currency, tz=settings.tz, default_threshold=settings.low_stock_threshold
+        )
+
+    summary = _with_session(settings, work)
+    if summary is None:
+        print("The store already has products: no demo data added.")
+    else:
+        print(
+            f"Demo store added: {summary.products} products in {summary.categories} categories, "
+            f"{summary.staff} staff, {summary.customers} customers, {summary.sales} sales "
+            f"({summary.refunds} refunded) over the last {demo.DAYS} days."
+        )
+    return 0
+
+
+def cmd_import_products(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    source = args.file
+    if source != "-" and not Path(source).is_file():
+        raise CliError(f"No such file: {source}", 2)
+    try:
+        with open(source, encoding="utf-8-sig", newline="") if source != "-" else nullcontext(sys.stdin) as stream:
+            rows, errors = catalog_io.read_rows(stream, currency=settings.currency)
+    except UnicodeDecodeError:
+        raise CliError(f"{source} is not UTF-8 text: save it as CSV UTF-8") from None
+    if errors:
+        _report_bad_rows(errors)
+        return 1
+    _migrate(settings)
+    show_bar = sys.stderr.isatty() and len(rows) >= PROGRESS_MIN_ROWS
+    with tqdm(total=len(rows), unit="row", file=sys.stderr, disable=not show_bar, desc="Importing") as bar:
+
+        async def work(session: AsyncSession) -> catalog_io.ImportResult:
+            result = await catalog_io.import_rows(session, rows=rows, on_row=bar.update)
+            if result.errors:
+                raise _BadRows(result)
+            return result
+
+        try:
+            result = _with_session(settings, work)
+        except _BadRows as bad:
+            bar.close()
+            _report_bad_rows(bad.result.errors)
+            return 1
+    print(
+        f"Imported {len(rows)} products: {result.added} added, {result.updated} updated, {result.unchanged} unchanged."
+    )
+    return 0
+
+
+class _BadRows(Exception):
+    """Raised inside the import's transaction so it rolls back."""
+
+    def __init__(self, result: catalog_io.ImportResult) -> None:
+        super().__init__()
+        self.result = result
+
+
+def _report_bad_rows(errors: list[catalog_io.RowError]) -> None:
+    _err(*(str(e) for e in errors[:50]))
+    if len(errors) > 50:
+        _err(f"... and {len(errors) - 50} more")
+    bad = len(errors)
+    _err(f"Nothing imported: {bad} bad row{'s' if bad != 1 else ''}. Fix the file and run the import again.")
+
+
+def cmd_export_products(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    _migrate(settings)
+
+    async def work(session: AsyncSession) -> str:
+        return await catalog_io.export_products(
+            session, currency=settings.currency, include_archived=args.include_archived
+        )
+
+    text = _with_session(settings, work, write=False)
+    if args.file in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        Path(args.file).write_text(text, encoding="utf-8")
+        exported = sum(1 for _ in csv.reader(io.StringIO(text))) - 1
+        _err(f"Exported {exported} products to {args.file}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    try:
+        period = parse_period(args.period, settings.tz)
+    except PosError as exc:
+        raise CliError(exc.message, 2) from None
+    _migrate(settings)
+
+    async def work(session: AsyncSession):
+        summary = await reports.sales_summary(session, period=period, tz=settings.tz, top_n=args.top)
+        rows = await reports.sale_lines_for_export(session, period=period) if args.csv else None
+        return summary, rows
+
+    summary, rows = _with_session(settings, work, write=False)
+    print(format_summary(summary, settings))
+    if args.csv:
+        data = to_csv(rows, tz=settings.tz, currency=settings.currency)
+        if args.csv == "-":
+            sys.stdout.buffer.write(data)
+        else:
+            Path(args.csv).write_bytes(data)
+            _err(f"Wrote {len(rows)} sale lines to {args.csv}")
+    return 0
+
+
+def format_summary(summary: reports.SalesSummary, settings: Settings) -> str:
+    """The sales summary as plain text for a terminal."""
+    cur = settings.currency
+
+    def m(minor: int) -> str:
+        return format_money(minor, cur)
+
+    out = [f"{settings.store_name} — sales {summary.period.label}", ""]
+    if not summary.sales_count and not summary.refunded_count:
+        return "\n".join([*out, "No sales in this period."])
+    out += [
+        f"Revenue       {m(summary.revenue_minor)} from {summary.sales_count} sales",
+        f"Average sale  {m(summary.average_basket_minor)}",
+        f"Units sold    {summary.units_sold}",
+    ]
+    if summary.refunded_count:
+        out.append(f"Refunded      {summary.refunded_count} sales, {m(summary.refunded_minor)}")
+    if summary.by_payment:
+        out += ["", "By payment"]
+        out += [f"  {p.method.value:<8} {p.count:>5} sales  {m(p.revenue_minor):>12}" for p in summary.by_payment]
+    if summary.by_cashier:
+        out += ["", "By cashier"]
+        out += [
+            f"  {c.name or c.staff_id!s:<20} {c.count:>5} sales  {m(c.revenue_minor):>12}" for c in summary.by_cashier
+        ]
+    for title, stats in (("Best sellers", summary.best), ("Slowest sellers", summary.worst)):
+        if stats:
+            out += ["", title]
+            out += [
+                f"  {s.sku:<10} {s.name:<28} {s.quantity:>5} units in {s.sales_count:>4} sales"
+                f"  {m(s.revenue_minor):>12}"
+                for s in stats
+            ]
+    if summary.unsold_active_count:
+        out += ["", f"{summary.unsold_active_count} products on sale sold nothing in this period."]
+    if len(summary.by_day) > 1:
+        out += ["", "By day"]
+        out += [f"  {d.day:%a %Y-%m-%d} {d.count:>5} sales  {m(d.revenue_minor):>12}" for d in summary.by_day]
+    return "\n".join(out)
+
+
+def cmd_staff(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    _migrate(settings)
+    if args.staff_command == "list":
+        members = _with_session(settings, lambda s: staff_db.list_staff(s), write=False)
+        if not members:
+            print("No staff yet: add an admin with `python -m bot staff add <telegram id> admin <name>`.")
+        for member in members:
+            state = "" if member.active else "  (removed)"
+            print(f"{member.telegram_id:>14}  {member.role.value:<8} {member.name}{state}")
+        return 0
+    if args.staff_command == "add":
+
+        async def add(session: AsyncSession):
+            return await staff_db.add_staff(session, telegram_id=args.telegram_id, role=args.role, name=args.name or "")
+
+        member = _with_session(settings, add)
+        print(f"{staff_db.describe(member)} is now {member.role.value}.")
+        return 0
+    if args.staff_command == "role":
+
+        async def set_role(session: AsyncSession):
+            return await staff_db.set_role(session, telegram_id=args.telegram_id, role=args.role)
+
+        member = _with_session(settings, set_role)
+        print(f"{staff_db.describe(member)} is now {member.role.value}.")
+        return 0
+
+    async def remove(session: AsyncSession):
+        return await staff_db.remove_staff(session, telegram_id=args.telegram_id)
+
+    member = _with_session(settings, remove)
+    print(f"{staff_db.describe(member)} is no longer on the staff.")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if backup_db.sqlite_file(settings.database_url) is None:
+        raise CliError(
+            "backup copies SQLite databases; for PostgreSQL use pg_dump -Fc (see docs/deploy.md, Backup and restore)",
+            2,
+        )
+    try:
+        size = backup_db.backup_sqlite(settings.database_url, Path(args.file), overwrite=args.force)
+    except backup_db.BackupError as exc:
+        raise CliError(str(exc)) from None
+    print(f"Backed up {_safe_url(settings.database_url)} to {args.file} ({size:,} bytes).")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    _require_database(settings)
+    mismatches = _with_session(settings, lambda s: ledger.check_ledger(s), write=False)
+    if not mismatches:
+        print("Stock ledger OK: every product's stock equals the sum of its movements.")
+        return 0
+    print(f"Stock ledger MISMATCH in {len(mismatches)} products:")
+    for m in mismatches:
+        print(
+            f"  #{m.product_id} {m.sku} “{m.name}”: stock {m.stock}, movements add up to {m.movements_sum} "
+            f"({m.difference:+d})"
+        )
+    return 1
+
+
+# --- the parser --------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="POS Bot: a point of sale in a Telegram chat. Settings come from the environment and .env.",
+        epilog="Exit codes: 0 done, 1 failed, 2 bad arguments or settings. `python -m bot <command> --help` for more.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="<command>")
+
+    def command(name: str, func: Callable[[argparse.Namespace], int], help_text: str, **kwargs: Any):
+        p = sub.add_parser(name, help=help_text, description=help_text, **kwargs)
+        p.set_defaults(func=func)
+        return p
+
+    command("run", cmd_run, "Run the bot with long polling (needs TELEGRAM_BOT_TOKEN).")
+    command(
+        "webhook",
+        cmd_webhook,
+        "Run the bot as a webhook behind a reverse proxy (needs WEBHOOK_URL and WEBHOOK_SECRET).",
+    )
+    p = command(
+        "console",
+        cmd_console,
+        "Chat with the bot in this terminal: the same bot over a fake Telegram, no token, no network.",
+    )
+    p.add_argument("--demo", action="store_true", help="use a demo store (seeded on first use) in its own file")
+    p.add_argument("--as", dest="role", choices=ROLES, default="admin", help="your role (default: admin)")
+    p.add_argument("--db", metavar="PATH", help="SQLite file or database URL (default: demo.db with --demo)")
+
+    command("migrate", cmd_migrate, "Create or upgrade the database schema to the newest version.")
+    command("demo-data", cmd_demo_data, "Fill an empty store (DATABASE_URL) with demo products, staff and sales.")
+
+    p = command(
+        "import-products",
+        cmd_import_products,
+        "Add or update products from a CSV file (matched by SKU); all or nothing.",
+        epilog="Header: " + ",".join(catalog_io.COLUMNS) + " (name, price and sku required). "
+        "Stock changes are recorded as stock movements noted 'import'.",
+    )
+    p.add_argument("file", help="the CSV file, or - for standard input")
+
+    p = command("export-products", cmd_export_products, "Write the catalog as CSV (import reads it back).")
+    p.add_argument("file", nargs="?", help="output file (default: standard output)")
+    p.add_argument("--include-archived", action="store_true", help="archived products too")
+
+    p = command("report", cmd_report, "Print the sales report of a period.")
+    p.add_argument("period", nargs="?", default="today", help=f"{PERIOD_FORMS} (default: today)")
+    p.add_argument("--csv", metavar="FILE", help="also write the period's sale lines as CSV (- for stdout)")
+    p.add_argument("--top", type=int, default=5, help="how many best and slowest sellers (default 5)")
+
+    p = command("staff", cmd_staff, "List, add, re-role or remove staff.")
+    staff_sub = p.add_subparsers(dest="staff_command", metavar="<action>", required=True)
+    staff_sub.add_parser("list", help="everyone, active first", description="Everyone on the staff, active first.")
+    a = staff_sub.add_parser("add", help="add someone (or re-activate them)", description="Add a staff member.")
+    a.add_argument("telegram_id", type=int, help="their Telegram user id")
+    a.add_argument("role", type=str.lower, choices=ROLES)
+    a.add_argument("name", nargs="*", help="their name")
+    r = staff_sub.add_parser("role", help="change someone's role", description="Change a staff member's role.")
+    r.add_argument("telegram_id", type=int)
+    r.add_argument("role", type=str.lower, choices=ROLES)
+    d = staff_sub.add_parser("remove", help="take someone off the staff", description="Deactivate a staff member.")
+    d.add_argument("telegram_id", type=int)
+
+    p = command("backup", cmd_backup, "Copy the SQLite database to a file, safely while the bot runs.")
+    p.add_argument("file", help="where to write the copy")
+    p.add_argument("--force", action="store_true", help="replace the file if it exists")
+
+    command("check", cmd_check, "Check the stock ledger: exit 1 if any product's stock disagrees with its movements.")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    if getattr(args, "name", None) is not None and isinstance(args.name, list):
+        args.name = " ".join(args.name)
+    try:
+        return args.func(args)
+    except SettingsError as exc:
+        _err(str(exc))
+        return 2
+    except CliError as exc:
+        _err(exc.message)
+        return exc.code
+    except PosError as exc:
+        _err(exc.message)
+        return 1
+    except SQLAlchemyError as exc:
+        _err(f"Database error: {_first_line(exc)}")
+        return 1
+    except OSError as exc:
+        _err(f"{type(exc).__name__}: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

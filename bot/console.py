@@ -1,0 +1,227 @@
+"""The console: chat with the bot in a terminal, no token and no network.
+
+The production Application runs over the fake Telegram (bot/chat.py), so what you see is what a
+Telegram user would see: each message's visible text, buttons numbered under it. Type a message
+(or a /command) to send it; type a button's number to press it. Photos and documents are saved to
+./console-files/ and their paths printed. Plain stdin/stdout, so piped input works too:
+
+    printf '/search bread\\n1\\n/cart\\n' | python -m bot console --demo --as cashier
+
+A bare number presses a button only when the newest keyboard is the bot's latest word (no text
+message from the bot after it) and has that many buttons; otherwise it is sent as text, and "\\5"
+always sends the text "5".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy.engine import make_url
+
+from bot.chat import ChatClient, FakeShop
+from bot.config import Settings
+from bot.fake_telegram import StoredMessage
+from bot.logging_setup import configure_logging
+from db import demo
+from db import staff as staff_db
+from db.engine import make_engine, make_session_factory, transaction
+from db.migrate import upgrade
+from db.models import Role
+
+FILES_DIR = Path("console-files")
+DEMO_DB = "demo.db"
+QUIT = {"/quit", "/exit"}
+# The console user of each role: the demo store's staff, so --demo --as cashier is Cal Cashier.
+CONSOLE_USERS = {role: (telegram_id, name) for telegram_id, name, role in reversed(demo.DEMO_STAFF)}
+
+
+def database_url(settings: Settings, *, demo_mode: bool, db: str | None) -> str:
+    """--db PATH (a SQLite file) or URL; else demo.db with --demo; else DATABASE_URL."""
+    if db:
+        return db if "://" in db else f"sqlite+aiosqlite:///{db}"
+    if demo_mode:
+        return f"sqlite+aiosqlite:///{DEMO_DB}"
+    return settings.database_url
+
+
+class Console:
+    """Prints what changed in the chat after each action, and turns typed lines into actions."""
+
+    def __init__(self, client: ChatClient, out: TextIO, files_dir: Path = FILES_DIR) -> None:
+        self.client = client
+        self.out = out
+        self.files_dir = files_dir
+        self._shown: dict[int, tuple[str, object]] = {}  # message id -> (html, markup) last printed
+        self._numbered: StoredMessage | None = None  # the keyboard numbers refer to
+
+    # --- input ---------------------------------------------------------------------------------
+    async def handle(self, line: str) -> bool:
+        """Act on one typed line; False when the user wants to leave."""
+        text = line.strip()
+        if not text:
+            return True
+        if text.lower() in QUIT:
+            return False
+        keyboard = self.live_keyboard()
+        if keyboard is not None and re.fullmatch(r"\d{1,3}", text) and 1 <= int(text) <= len(keyboard.buttons):
+            _label, data = keyboard.buttons[int(text) - 1]
+            answer = await self.client.press(data, message=keyboard)
+            if answer and answer.get("text"):
+                kind = "alert" if str(answer.get("show_alert", "")).lower() == "true" else "notice"
+                self._print(f"({kind}) {answer['text']}")
+        else:
+            await self.client.send(text[1:] if re.fullmatch(r"\\\d+", text) else text)
+        self.show_changes()
+        return True
+
+    def live_keyboard(self) -> StoredMessage | None:
+        """The newest keyboard, unless the bot has said something in text since."""
+        for msg in reversed(self.client.messages):
+            if msg.buttons:
+                return msg
+            if msg.kind == "text":
+                return None
+        return None
+
+    # --- output --------------------------------------------------------------------------------
+    def show_changes(self) -> None:
+        """Print the messages that are new or changed since the last call."""
+        for msg in self.client.messages:
+            state = (msg.html, msg.reply_markup)
+            previous = self._shown.get(msg.message_id)
+            if previous == state:
+                continue
+            self._shown[msg.message_id] = state
+            self._print_message(msg, edited=previous is not None)
+
+    def _print_message(self, msg: StoredMessage, *, edited: bool) -> None:
+        if edited:
+            self._print("(edited)")
+        if msg.kind in ("photo", "document"):
+            self._print(f"[{msg.kind} saved to {self._save(msg)}]")
+            if msg.html:
+                self._print(msg.text)
+        else:
+            self._print(msg.text)
+        rows = (msg.reply_markup or {}).get("inline_keyboard", [])
+        n = 0
+        for row in rows:
+            labels = []
+            for button in row:
+                n += 1
+                labels.append(f"[{n}] {button['text']}")
+            self._print("  ".join(labels))
+        self._print("")
+
+    def _save(self, msg: StoredMessage) -> str:
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        name = Path(msg.filename or ("chart.png" if msg.kind == "photo" else "file")).name
+        path = self.files_dir / f"{msg.message_id}-{name}"
+        path.write_bytes(msg.file or b"")
+        return str(path)
+
+    def _print(self, text: str | None) -> None:
+        if text is None:
+            return
+        self.out.write(text + "\n")
+        self.out.flush()
+
+
+async def ensure_console_user(factory, role: Role) -> tuple[int, str]:
+    """The console user of this role, added to the staff (or given the role) if needed."""
+    telegram_id, name = CONSOLE_USERS[role]
+    async with transaction(factory) as session:
+        member = await staff_db.get_active_staff(session, telegram_id=telegram_id)
+        if member is None or member.role is not role:
+            member = await staff_db.add_staff(session, telegram_id=telegram_id, role=role, name=name)
+        return telegram_id, member.name or name
+
+
+async def console_session(
+    settings: Settings,
+    *,
+    url: str,
+    role: Role,
+    seed_demo: bool,
+    stdin: TextIO,
+    stdout: TextIO,
+    files_dir: Path = FILES_DIR,
+) -> int:
+    """Run the chat until EOF or /quit. The database must be migrated already."""
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    try:
+        if seed_demo:
+            async with transaction(factory) as session:
+                summary = await demo.seed_demo(
+                    session, currency=settings.currency, tz=settings.tz, default_threshold=settings.low_stock_threshold
+                )
+            if summary is not None:
+                stdout.write(
+                    f"Demo store created: {summary.products} products, {summary.customers} customers, "
+                    f"{summary.sales} sales over the last {demo.DAYS} days.\n"
+                )
+        user_id, name = await ensure_console_user(factory, role)
+        async with FakeShop(settings, factory) as shop:
+            client = shop.client(user_id, name.split()[0] if name else "You", strict=False)
+            console = Console(client, stdout, files_dir)
+            interactive = stdin.isatty()
+            stdout.write(
+                f"{settings.store_name} — console. You are {name} ({role.value}), Telegram id {user_id}.\n"
+                "Type a message or /command; type a button's number to press it (\\5 sends the text 5). "
+                "/quit or Ctrl-D leaves.\n\n"
+            )
+            await _send_line(console, "/start", stdout, echo=True)
+            while True:
+                if interactive:
+                    stdout.write("> ")
+                    stdout.flush()
+                line = await asyncio.to_thread(stdin.readline)
+                if not line:
+                    if interactive:
+                        stdout.write("\n")
+                    break
+                if not await _send_line(console, line, stdout, echo=not interactive):
+                    break
+        return 0
+    finally:
+        await engine.dispose()
+
+
+async def _send_line(console: Console, line: str, stdout: TextIO, *, echo: bool) -> bool:
+    if echo and line.strip():
+        stdout.write(f"> {line.strip()}\n")
+    return await console.handle(line)
+
+
+def run_console(
+    settings: Settings,
+    *,
+    demo: bool,
+    role: str,
+    db: str | None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> int:
+    """`python -m bot console`: settings validated by the caller; the token is not needed."""
+    url = database_url(settings, demo_mode=demo, db=db)
+    settings = settings.model_copy(update={"database_url": url})
+    configure_logging(settings, level=logging.WARNING)
+    upgrade(url)
+    if demo and make_url(url).get_backend_name() == "sqlite":
+        (stdout or sys.stdout).write(f"Demo database: {make_url(url).database}\n")
+    return asyncio.run(
+        console_session(
+            settings,
+            url=url,
+            role=Role(role),
+            seed_demo=demo,
+            stdin=stdin or sys.stdin,
+            stdout=stdout or sys.stdout,
+        )
+    )

@@ -191,6 +191,8 @@ class FakeBotApiServer:
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         self.fake.calls.append(Call("getUpdates", params))
+        async with self._changed:
+            self._changed.notify_all()
         offset = int(params.get("offset") or 0)
         limit = int(params.get("limit") or 100)
         wait = min(float(params.get("timeout") or 0), MAX_LONG_POLL)

@@ -99,6 +99,14 @@ def optional_text(value: Any, what: str, *, max_len: int) -> str | None:
     return clean_text(value, what, max_len=max_len, required=False) or None
 
 
+MAX_ROW_ID = 2**31 - 1  # ids are 32-bit INTEGER columns: PostgreSQL refuses a larger parameter
+
+
+def is_row_id(value: Any) -> bool:
+    """Whether ``value`` can be a row id; a forged or mistyped one is "not found", not a crash."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ROW_ID
+
+
 def _lower(column: Any) -> Any:
     return func.lower(column, type_=String)
 
@@ -137,7 +145,7 @@ def label(product: Product) -> str:
 
 async def get_product(session: AsyncSession, *, product_id: int) -> Product:
     """A product (archived too) with its category loaded, read fresh from the database."""
-    if isinstance(product_id, bool) or not isinstance(product_id, int):
+    if not is_row_id(product_id):
         raise NotFound(f"No product #{product_id}.")
     product = await session.get(Product, product_id, options=[selectinload(Product.category)], populate_existing=True)
     if product is None:
@@ -450,7 +458,7 @@ async def products_in_category(
     session: AsyncSession, *, category_id: int, page: int = 1, per_page: int = 8
 ) -> Page[Product]:
     """Active products of a category: in stock first, then by name."""
-    category = await session.get(Category, category_id) if isinstance(category_id, int) else None
+    category = await session.get(Category, category_id) if is_row_id(category_id) else None
     if category is None:
         raise NotFound(f"No category #{category_id}.")
     query = select(Product).where(Product.category_id == category.id, Product.archived.is_(False))

@@ -25,6 +25,7 @@ from db.catalog import (
     clear_alert_if_recovered,
     effective_threshold,
     get_product,
+    is_row_id,
     move_stock,
     require_int,
 )
@@ -242,7 +243,7 @@ async def recorded_sale(session: AsyncSession, *, cart_id: int, version: int) ->
 
 async def get_sale(session: AsyncSession, *, sale_id: int) -> Sale:
     """One sale with its lines, cashier and customer."""
-    if isinstance(sale_id, bool) or not isinstance(sale_id, int):
+    if not is_row_id(sale_id):
         raise NotFound(f"No sale #{sale_id}.")
     sale = await session.scalar(_sale_query().where(Sale.id == sale_id))
     if sale is None:

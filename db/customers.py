@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from db.catalog import clean_text, optional_text, require_int
+from db.catalog import clean_text, is_row_id, optional_text, require_int
 from db.errors import Conflict, InvalidInput, NotFound
 from db.models import Customer, Sale, SaleStatus
 
@@ -78,7 +78,7 @@ async def register_customer(
 
 
 async def get_customer(session: AsyncSession, *, customer_id: int) -> Customer:
-    if isinstance(customer_id, bool) or not isinstance(customer_id, int):
+    if not is_row_id(customer_id):
         raise NotFound(f"No customer #{customer_id}.")
     customer = await session.get(Customer, customer_id)
     if customer is None:

@@ -38,37 +38,32 @@ def _services(application: Application) -> Services:
     return application.bot_data["services"]
 
 
-async def daily_summary(application: Application, now: datetime) -> None:
-    """Today's figures (today in the store's time zone at `now`)."""
+async def _summary(application: Application, now: datetime, *, period: str, title: str, chart: bool) -> None:
+    """A report of `period` as seen at `now` to every subscribed chat, with its chart if asked."""
     chat_ids = await subscribed_chats(application)
     if not chat_ids:
         return
     settings = _services(application).settings
-    period = parse_period("today", settings.tz, now=now)
+    span = parse_period(period, settings.tz, now=now)
     async with _services(application).session_factory() as session:
-        summary = await reports.sales_summary(session, period=period, tz=settings.tz)
-    text = sales_summary_text(summary, currency=settings.currency, title="Daily summary")
-    await broadcast(application, text, chat_ids=chat_ids)
+        summary = await reports.sales_summary(session, period=span, tz=settings.tz)
+    text = sales_summary_text(summary, currency=settings.currency, title=title)
+    png = caption = None
+    if chart and summary.sales_count:
+        caption = f"Revenue per day, {span.label}"
+        # Matplotlib takes a noticeable moment: never on the event loop that serves the chats.
+        png = await asyncio.to_thread(revenue_chart_png, summary.by_day, currency=settings.currency, title=caption)
+    await broadcast(application, text, photo=png, caption=esc(caption) if caption else None, chat_ids=chat_ids)
+
+
+async def daily_summary(application: Application, now: datetime) -> None:
+    """Today's figures (today in the store's time zone at `now`)."""
+    await _summary(application, now, period="today", title="Daily summary", chart=False)
 
 
 async def weekly_summary(application: Application, now: datetime) -> None:
     """Last week's figures and its revenue chart (last week as seen at `now`, a Monday morning)."""
-    chat_ids = await subscribed_chats(application)
-    if not chat_ids:
-        return
-    settings = _services(application).settings
-    period = parse_period("lastweek", settings.tz, now=now)
-    async with _services(application).session_factory() as session:
-        summary = await reports.sales_summary(session, period=period, tz=settings.tz)
-    text = sales_summary_text(summary, currency=settings.currency, title="Weekly summary")
-    chart = None
-    if summary.sales_count:
-        # Matplotlib takes a noticeable moment: never on the event loop that serves the chats.
-        chart = await asyncio.to_thread(
-            revenue_chart_png, summary.by_day, currency=settings.currency, title=f"Revenue per day, {period.label}"
-        )
-    caption = esc(f"Revenue per day, {period.label}")
-    await broadcast(application, text, photo=chart, caption=caption, chat_ids=chat_ids)
+    await _summary(application, now, period="lastweek", title="Weekly summary", chart=True)
 
 
 async def low_stock_digest(application: Application, now: datetime) -> None:

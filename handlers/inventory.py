@@ -11,6 +11,7 @@ import re
 import warnings
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
@@ -60,7 +61,7 @@ ADD_NAME, ADD_PRICE, ADD_STOCK, ADD_CATEGORY, ADD_SKU, ADD_CONFIRM = range(6)
 # /edit: waiting for the new value of the chosen field
 EDIT_VALUE = 10
 
-# The fields /edit offers: (callback number, edit_product keyword, button label).
+# The fields /edit offers: callback number -> (edit_product keyword, button label).
 EDIT_FIELDS: dict[int, tuple[str, str]] = {
     1: ("name", "Name"),
     2: ("price_minor", "Price"),
@@ -84,18 +85,22 @@ def _count(text: str, what: str, *, lo: int, hi: int = catalog.MAX_STOCK, signed
     return catalog.require_int(int(text), what.capitalize(), lo=lo, hi=hi)
 
 
-async def find_product(session: Any, ref: str) -> Product:
+async def find_product(session: AsyncSession, ref: str) -> Product:
     """The product with this SKU or barcode, or else with this id."""
     try:
         return await catalog.get_by_sku(session, sku=ref)
     except NotFound:
         number = ref.strip().lstrip("#")
-        if not number.isdigit():
+        if not re.fullmatch(r"\d{1,9}", number):  # ids are 32-bit: longer digits are no id
             raise
         try:
             return await catalog.get_product(session, product_id=int(number))
         except NotFound:
             raise NotFound(f"No product with SKU or id “{ref.strip()}”.") from None
+
+
+def _named(product: Product) -> str:
+    return f"{esc(product.name)} (<code>{esc(product.sku)}</code>)"
 
 
 def _card(product: Product, context: PosContext) -> str:
@@ -161,9 +166,8 @@ async def _save_product(
 async def add(update: Update, context: PosContext) -> int:
     """`/add name | price | stock [| category [| sku]]` in one line, or `/add` alone for the dialog."""
     rest = _command_text(update)
+    _drop_draft(update, context)  # a new /add replaces an unfinished one
     if not rest:
-        _drop_draft(update, context)
-        _draft(update, context)
         await send(update, context, "New product. What is its <b>name</b>? (/cancel to stop)")
         return ADD_NAME
     parts = [part.strip() for part in rest.split("|")]
@@ -188,6 +192,7 @@ async def add(update: Update, context: PosContext) -> int:
 
 @requires(Role.MANAGER)
 async def add_name(update: Update, context: PosContext) -> int:
+    """Dialog step 1: the name."""
     name = " ".join((update.effective_message.text or "").split()) if update.effective_message else ""
     if not name or len(name) > 128:
         await send(update, context, "The name must be 1 to 128 characters. What is the product's <b>name</b>?")
@@ -199,6 +204,7 @@ async def add_name(update: Update, context: PosContext) -> int:
 
 @requires(Role.MANAGER)
 async def add_price(update: Update, context: PosContext) -> int:
+    """Dialog step 2: the price, in the store currency."""
     try:
         price_minor = parse_money(update.effective_message.text or "", context.currency)
     except PosError as error:
@@ -228,6 +234,7 @@ async def _ask_sku(update: Update, context: PosContext) -> None:
 
 @requires(Role.MANAGER)
 async def add_stock(update: Update, context: PosContext) -> int:
+    """Dialog step 3: the stock on hand."""
     try:
         stock = _count(update.effective_message.text or "", "the stock", lo=0)
     except PosError as error:
@@ -240,6 +247,7 @@ async def add_stock(update: Update, context: PosContext) -> int:
 
 @requires(Role.MANAGER)
 async def add_category_text(update: Update, context: PosContext) -> int:
+    """Dialog step 4: a typed category (new or existing)."""
     category = " ".join((update.effective_message.text or "").split())
     if not category or len(category) > 64:
         await send(update, context, "A category is 1 to 64 characters. Type one, pick one, or skip.")
@@ -251,6 +259,7 @@ async def add_category_text(update: Update, context: PosContext) -> int:
 
 @requires(Role.MANAGER)
 async def add_category_button(update: Update, context: PosContext) -> int:
+    """Dialog step 4: an existing category picked, or skipped (id 0)."""
     args = cb_args(update.callback_query.data, ADD_NS, "cat", 1)
     if args is None:
         await refuse(update, context, "This button is no longer valid.")
@@ -288,6 +297,7 @@ async def _ask_confirm(update: Update, context: PosContext) -> int:
 
 @requires(Role.MANAGER)
 async def add_sku_text(update: Update, context: PosContext) -> int:
+    """Dialog step 5: a typed SKU, refused in place when malformed or taken."""
     sku = (update.effective_message.text or "").strip()
     if not catalog.CODE_RE.fullmatch(sku):
         await send(update, context, f"“{esc(sku)}” is not a SKU: use {esc(catalog.CODE_FORM)}. Or skip.")
@@ -306,6 +316,7 @@ async def add_sku_text(update: Update, context: PosContext) -> int:
 
 @requires(Role.MANAGER)
 async def add_sku_skip(update: Update, context: PosContext) -> int:
+    """Dialog step 5 skipped: the catalog makes up a SKU."""
     _draft(update, context)["sku"] = None
     await show(update, context, "SKU: automatic")
     return await _ask_confirm(update, context)
@@ -313,6 +324,7 @@ async def add_sku_skip(update: Update, context: PosContext) -> int:
 
 @requires(Role.MANAGER)
 async def add_save(update: Update, context: PosContext) -> int:
+    """Confirmed: add the product and show its card."""
     draft = _draft(update, context)
     if not {"name", "price_minor", "stock"} <= draft.keys():
         await refuse(update, context, "This dialog has expired: start again with /add.")
@@ -337,6 +349,7 @@ async def add_save(update: Update, context: PosContext) -> int:
 
 @requires(Role.MANAGER)
 async def add_cancel_button(update: Update, context: PosContext) -> int:
+    """The Cancel button on the confirmation."""
     _drop_draft(update, context)
     await show(update, context, "Cancelled: no product was added.")
     return ConversationHandler.END
@@ -344,6 +357,7 @@ async def add_cancel_button(update: Update, context: PosContext) -> int:
 
 @requires(Role.MANAGER)
 async def add_cancel(update: Update, context: PosContext) -> int:
+    """/cancel at any step of /add."""
     _drop_draft(update, context)
     await send(update, context, "Cancelled: no product was added.")
     return ConversationHandler.END
@@ -351,6 +365,7 @@ async def add_cancel(update: Update, context: PosContext) -> int:
 
 @requires(Role.MANAGER)
 async def add_use_buttons(update: Update, context: PosContext) -> int:
+    """Text at the confirmation: point at the buttons."""
     await send(update, context, "Tap <b>Add product</b> to save it, or /cancel.")
     return ADD_CONFIRM
 
@@ -426,7 +441,7 @@ async def edit_value(update: Update, context: PosContext) -> int:
     """The new value of the field chosen on the card."""
     pending = context.user_data.get(("edit", update.effective_chat.id))
     if pending is None:
-        await send(update, context, "Pick the field to change on a product card first: /edit <sku>.")
+        await send(update, context, usage(EDIT_USAGE, "Open a product card first, then pick the field to change."))
         return ConversationHandler.END
     product_id, field = pending
     text = update.effective_message.text or ""
@@ -448,6 +463,7 @@ async def edit_value(update: Update, context: PosContext) -> int:
 
 @requires(Role.MANAGER)
 async def edit_cancel(update: Update, context: PosContext) -> int:
+    """/cancel while a new value is awaited."""
     context.user_data.pop(("edit", update.effective_chat.id), None)
     await send(update, context, "Nothing changed.")
     return ConversationHandler.END
@@ -475,7 +491,7 @@ async def price(update: Update, context: PosContext) -> None:
     await send(
         update,
         context,
-        f"✅ Price of {esc(product.name)} (<code>{esc(product.sku)}</code>): "
+        f"✅ Price of {_named(product)}: "
         f"{money(old, context.currency)} → <b>{money(product.price_minor, context.currency)}</b>",
     )
 
@@ -505,7 +521,7 @@ async def restock(update: Update, context: PosContext) -> None:
     await send(
         update,
         context,
-        f"✅ Restocked {esc(product.name)} (<code>{esc(product.sku)}</code>): +{qty} → stock <b>{product.stock}</b>",
+        f"✅ Restocked {_named(product)}: +{qty} → stock <b>{product.stock}</b>",
     )
 
 
@@ -537,8 +553,7 @@ async def adjust(update: Update, context: PosContext) -> None:
     await send(
         update,
         context,
-        f"✅ Adjusted {esc(product.name)} (<code>{esc(product.sku)}</code>) by {delta:+d} "
-        f"({esc(' '.join(args[2:]))}) → stock <b>{product.stock}</b>",
+        f"✅ Adjusted {_named(product)} by {delta:+d} ({esc(' '.join(args[2:]))}) → stock <b>{product.stock}</b>",
     )
 
 
@@ -560,7 +575,7 @@ async def _set_archived(update: Update, context: PosContext, archived: bool) -> 
         if archived
         else "is back on sale."
     )
-    await send(update, context, f"✅ {esc(product.name)} (<code>{esc(product.sku)}</code>) {what}")
+    await send(update, context, f"✅ {_named(product)} {what}")
 
 
 @requires(Role.MANAGER)

@@ -132,12 +132,19 @@ async def export_button(update: Update, context: PosContext) -> None:
 
 
 # --- /sale and /refund -------------------------------------------------------------------------
-def _sale_number(context: PosContext) -> int | None:
+async def _sale_from_command(update: Update, context: PosContext, usage: str) -> Sale | None:
+    """The sale numbered in `/sale 42` or `/refund #42`; None (after telling why) otherwise."""
     args = context.args or []
-    if len(args) != 1:
+    match = re.fullmatch(r"#?(\d{1,18})", args[0]) if len(args) == 1 else None
+    if match is None:
+        await send(update, context, esc(usage))
         return None
-    match = re.fullmatch(r"#?(\d{1,18})", args[0])
-    return int(match.group(1)) if match else None
+    try:
+        async with context.transaction() as session:
+            return await checkout_db.get_sale(session, sale_id=int(match.group(1)))
+    except PosError as error:
+        await send(update, context, esc(error.message))
+        return None
 
 
 def _refund_keyboard(sale: Sale) -> InlineKeyboardMarkup:
@@ -174,15 +181,8 @@ def _already_refunded(sale: Sale, context: PosContext) -> str:
 @requires(Role.MANAGER)
 async def sale(update: Update, context: PosContext) -> None:
     """One sale in full: lines, totals, payment, cashier, customer, status."""
-    number = _sale_number(context)
-    if number is None:
-        await send(update, context, esc(SALE_USAGE))
-        return
-    try:
-        async with context.transaction() as session:
-            found = await checkout_db.get_sale(session, sale_id=number)
-    except PosError as error:
-        await send(update, context, esc(error.message))
+    found = await _sale_from_command(update, context, SALE_USAGE)
+    if found is None:
         return
     await send(update, context, sale_details(found, tz=context.tz), _sale_keyboard(found))
 
@@ -190,15 +190,8 @@ async def sale(update: Update, context: PosContext) -> None:
 @requires(Role.MANAGER)
 async def refund(update: Update, context: PosContext) -> None:
     """Ask to confirm the refund of a sale."""
-    number = _sale_number(context)
-    if number is None:
-        await send(update, context, esc(REFUND_USAGE))
-        return
-    try:
-        async with context.transaction() as session:
-            found = await checkout_db.get_sale(session, sale_id=number)
-    except PosError as error:
-        await send(update, context, esc(error.message))
+    found = await _sale_from_command(update, context, REFUND_USAGE)
+    if found is None:
         return
     if found.status is SaleStatus.REFUNDED:
         await send(update, context, esc(_already_refunded(found, context)))

@@ -236,6 +236,8 @@ async def test_restock_records_a_movement_with_who_and_note(manager, session_fac
     await manager.send("/restock NOPE 3")
     assert "No product with SKU" in manager.text
     assert (await fetch(session_factory, "MILK-1")).stock == 12
+    [restocked] = [e for e in await audit_actions(session_factory) if e.action == "restock"]
+    assert restocked.actor_telegram_id == MANAGER_ID and "delivery 4411" in restocked.details
 
 
 async def test_adjust_needs_a_reason_and_never_goes_below_zero(manager, session_factory):
@@ -256,6 +258,9 @@ async def test_adjust_needs_a_reason_and_never_goes_below_zero(manager, session_
         (4, MovementReason.ADJUSTMENT, "found in the back"),
     ]
     assert (await fetch(session_factory, "EGG-6")).stock == 7
+    adjusted = [e for e in await audit_actions(session_factory) if e.action == "adjust"]
+    assert [e.actor_telegram_id for e in adjusted] == [MANAGER_ID, MANAGER_ID]
+    assert "dropped a box" in adjusted[0].details
 
 
 async def test_archive_and_unarchive(manager, session_factory):

@@ -7,8 +7,10 @@ different ones. Every figure below is worked out by hand from the sales in `week
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -16,9 +18,10 @@ import openpyxl
 import pytest
 from PIL import Image
 
-from db import checkout
+from db import checkout, exports
 from db.models import MovementReason, SaleStatus
 from db.periods import PERIOD_FORMS
+from handlers import reports as reports_handlers
 from tests.chat.conftest import CASHIER_ID
 from tests.chat.office_helpers import Week, build_week, fetch, movements, product, sale_at, snapshot, utc
 from tests.factories import make_customer, run
@@ -229,6 +232,8 @@ async def test_refund_sad_paths(manager, cashier, session_factory, week):
     assert "No sale #99999" in manager.text
     answer = await manager.press("ref:do:99999")
     assert answer["show_alert"] and "No sale #99999" in answer["text"]
+    answer = await manager.press("ref:do:99999999999")  # beyond any id: not found, not a crash
+    assert answer["show_alert"] and "No sale" in answer["text"]
     answer = await manager.press("ref:zap:1")
     assert answer["show_alert"]
     before = await snapshot(session_factory)
@@ -288,3 +293,42 @@ async def test_best_five_and_worst_by_number_of_sales(manager, session_factory):
     assert "1. P1 — 1 sale, 1 unit, $1.00" in worst and "2. P2 — 2 sales, 2 units, $4.00" in worst
     assert "P3" not in worst
     assert "Sales: 28 · Revenue: $140.00" in summary  # sum of k*k*1.00 for k = 1..7
+
+
+async def test_a_chart_being_drawn_does_not_hold_up_another_chat(manager, cashier, week, monkeypatch):
+    """The chart is drawn in a worker thread: while it is held, the cashier still gets answers."""
+    loop = asyncio.get_running_loop()
+    started, release = asyncio.Event(), threading.Event()
+    draw = reports_handlers.revenue_chart_png
+
+    def held_chart(*args, **kwargs):
+        loop.call_soon_threadsafe(started.set)
+        release.wait(30)  # a safety net, not a timing: the test releases it below
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(reports_handlers, "revenue_chart_png", held_chart)
+    report = asyncio.create_task(manager.send(WEEK))
+    await asyncio.wait_for(started.wait(), 30)
+    await cashier.send("/help")
+    assert "Your commands (cashier)" in cashier.text
+    assert manager.photos == [] and not release.is_set()  # the chart is still being drawn
+    release.set()
+    await report
+    assert len(manager.photos) == 1
+
+
+async def test_exports_are_made_in_a_worker_thread(manager, week, monkeypatch):
+    threads = []
+    for name in ("to_csv", "to_xlsx"):
+        make = getattr(exports, name)
+
+        def recorded(*args, _make=make, **kwargs):
+            threads.append(threading.current_thread())
+            return _make(*args, **kwargs)
+
+        monkeypatch.setattr(exports, name, recorded)
+    await manager.send(WEEK)
+    await manager.tap("CSV")
+    await manager.tap("Excel")
+    assert len(threads) == 2 and threading.main_thread() not in threads
+    assert len(manager.documents) == 2

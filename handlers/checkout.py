@@ -1,9 +1,591 @@
-"""(being written)"""
+"""/checkout: review → customer → payment → cash tendered → Confirm → receipt.
+
+A ConversationHandler per chat and user. What the cashier chose so far (customer, payment, cash)
+is a draft in chat_data; the cart itself stays in the database and is re-read at every step.
+The Confirm button carries the cart id and the cart version the confirm screen showed, and the
+checkout records the sale under that (cart, version): a second tap, a replayed update or a
+Confirm pressed after a restart finds the sale already recorded; a Confirm from an older version
+of the cart is refused as stale and the cart is shown as it is now. /cancel leaves at any step
+and keeps the cart.
+"""
 
 from __future__ import annotations
 
-from telegram.ext import BaseHandler
+import warnings
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.warnings import PTBUserWarning
+
+from bot import jobs
+from db import carts as carts_db
+from db import checkout as checkout_db
+from db import customers as customers_db
+from db.carts import CartView
+from db.errors import Conflict, Forbidden, InvalidInput, OutOfStock, PosError, StaleCart
+from db.models import PaymentMethod, Role
+from db.money import parse_money, to_decimal
+from handlers.access import STALE_BUTTON, answer, refuse, requires, send, show
+from handlers.cart import EMPTY, FOREIGN_CART, cart_lines, cart_screen
+from handlers.context import PosContext
+from handlers.customers import (
+    PHONE_EXAMPLE,
+    check_email,
+    check_name,
+    check_phone,
+    customer_label,
+    customer_line,
+    is_skip,
+    newcustomer_open,
+    phone_owner,
+)
+from handlers.render import (
+    button,
+    cb,
+    cb_args,
+    cb_pattern,
+    clip,
+    esc,
+    keyboard,
+    lines,
+    money,
+    payment_label,
+    receipt,
+    split_message,
+)
+
+NS = "co"
+END = ConversationHandler.END
+
+# The steps of the dialog.
+CUSTOMER = "checkout:customer"
+FIND = "checkout:find"
+NEW_NAME = "checkout:new-name"
+NEW_PHONE = "checkout:new-phone"
+NEW_EMAIL = "checkout:new-email"
+PAYMENT = "checkout:payment"
+TENDERED = "checkout:tendered"
+CONFIRM = "checkout:confirm"
+
+METHODS = (PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.MOBILE)  # index = button payload
+FIND_LIMIT = 8
+
+USE_BUTTONS = "Choose one of the buttons above, or /cancel to leave the checkout (the cart is kept)."
+NOT_OPEN = "This checkout is no longer open: start again with /checkout."
+CART_CHANGED = "The cart changed since that screen, so nothing was recorded. This is the cart now."
+
+
+@dataclass
+class Draft:
+    """The cashier's choices so far; the cart is never copied here."""
+
+    cart_id: int
+    customer_id: int | None = None
+    customer_text: str | None = None  # HTML, for the screens
+    new_name: str | None = None
+    new_phone: str | None = None
+    method: PaymentMethod | None = None
+    tendered_minor: int | None = None
+    confirm_version: int | None = None  # the version the confirm screen showed
+
+
+def _drafts(context: PosContext) -> dict[int, Draft]:
+    return context.chat_data.setdefault("checkout", {})
+
+
+def _draft(update: Update, context: PosContext) -> Draft | None:
+    return _drafts(context).get(update.effective_user.id)
+
+
+def _drop(update: Update, context: PosContext) -> None:
+    _drafts(context).pop(update.effective_user.id, None)
+
+
+# --- screens -----------------------------------------------------------------------------------
+def _cancel_row() -> list[InlineKeyboardButton]:
+    return [button("Cancel checkout", cb(NS, "cancel"))]
+
+
+def _customer_rows() -> list[list[InlineKeyboardButton]]:
+    return [
+        [
+            button("No customer", cb(NS, "none")),
+            button("Find customer", cb(NS, "find")),
+            button("New customer", cb(NS, "new")),
+        ],
+        _cancel_row(),
+    ]
+
+
+def _heading(view: CartView, draft: Draft, currency: str) -> str:
+    return lines(
+        "🧾 <b>Checkout</b>",
+        cart_lines(view, currency),
+        f"Customer: {draft.customer_text or 'none'}",
+    )
+
+
+def _payment_screen(view: CartView, draft: Draft, currency: str) -> tuple[str, InlineKeyboardMarkup]:
+    rows = [
+        [button(payment_label(method), cb(NS, "pay", index)) for index, method in enumerate(METHODS)],
+        _cancel_row(),
+    ]
+    return lines(_heading(view, draft, currency), "", "How does the customer pay?"), keyboard(rows)
+
+
+def _confirm_screen(view: CartView, draft: Draft, currency: str) -> tuple[str, InlineKeyboardMarkup]:
+    payment = f"Payment: {esc(payment_label(draft.method))}"
+    if draft.method is PaymentMethod.CASH and draft.tendered_minor is not None:
+        change = draft.tendered_minor - view.total_minor
+        payment += f" · tendered {money(draft.tendered_minor, currency)} · change <b>{money(change, currency)}</b>"
+    rows = [[button("✅ Confirm sale", cb(NS, "ok", view.cart_id, view.version))], _cancel_row()]
+    return lines(_heading(view, draft, currency), payment, "", "Confirm the sale?"), keyboard(rows)
+
+
+def _ask_tendered(view: CartView, currency: str) -> str:
+    return (
+        f"Total <b>{money(view.total_minor, currency)}</b>. Type the cash tendered, "
+        f"e.g. <code>{to_decimal(view.total_minor, currency)}</code> or a round amount."
+    )
+
+
+async def _show_long(update: Update, context: PosContext, text: str) -> None:
+    """Show a possibly long text: the first part in place, the rest as new messages."""
+    first, *rest = split_message(text)
+    await show(update, context, first)
+    for part in rest:
+        await send(update, context, part)
+
+
+async def _read_cart(update: Update, context: PosContext) -> CartView | None:
+    """The chat's cart as it is now; None (and the user told) if it cannot be read."""
+    try:
+        async with context.transaction() as session:
+            return await carts_db.get_cart_view(session, chat_id=update.effective_chat.id)
+    except PosError as err:
+        await refuse(update, context, err.message)
+        return None
+
+
+async def _to_payment(update: Update, context: PosContext, draft: Draft) -> str | int | None:
+    view = await _read_cart(update, context)
+    if view is None:
+        return None
+    if view.is_empty:
+        _drop(update, context)
+        await show(update, context, EMPTY)
+        return END
+    await show(update, context, *_payment_screen(view, draft, context.currency))
+    return PAYMENT
+
+
+async def _to_confirm(update: Update, context: PosContext, draft: Draft) -> str | int | None:
+    """The confirm screen for the cart as it is now (cash must still cover its total)."""
+    view = await _read_cart(update, context)
+    if view is None:
+        return None
+    if view.is_empty:
+        _drop(update, context)
+        await show(update, context, EMPTY)
+        return END
+    if draft.method is PaymentMethod.CASH and (draft.tendered_minor or 0) < view.total_minor:
+        await show(update, context, _ask_tendered(view, context.currency))
+        return TENDERED
+    draft.confirm_version = view.version
+    await show(update, context, *_confirm_screen(view, draft, context.currency))
+    return CONFIRM
+
+
+async def _open_draft(update: Update, context: PosContext) -> Draft | None:
+    """The draft of an open checkout, or None after telling the user there is none."""
+    draft = _draft(update, context)
+    if draft is None:
+        await refuse(update, context, NOT_OPEN)
+    return draft
+
+
+# --- entry: review the cart ----------------------------------------------------------------------
+@requires(Role.CASHIER)
+async def start(update: Update, context: PosContext) -> str | int | None:
+    """/checkout or the cart's Checkout button: review the cart and ask for the customer."""
+    pressed = None
+    if update.callback_query:
+        pressed = cb_args(update.callback_query.data, NS, "go", 2)
+        if pressed is None:
+            await refuse(update, context, STALE_BUTTON)
+            return None
+    if newcustomer_open(update, context):
+        await refuse(update, context, "Finish registering the customer first, or /cancel it.")
+        return None
+    view = await _read_cart(update, context)
+    if view is None:
+        return None
+    if pressed is not None:
+        cart_id, version = pressed
+        if cart_id != view.cart_id:
+            await refuse(update, context, FOREIGN_CART)
+            return None
+        if version != view.version:
+            await answer(
+                update, context, "The cart changed since that screen: check it, then tap Checkout.", alert=True
+            )
+            await show(update, context, *cart_screen(view, context.currency))
+            return None
+    _drop(update, context)
+    if view.is_empty:
+        await show(update, context, EMPTY)
+        return END
+    draft = Draft(cart_id=view.cart_id)
+    _drafts(context)[update.effective_user.id] = draft
+    text = lines("🧾 <b>Checkout</b>", cart_lines(view, context.currency), "", "Who is the customer?")
+    await show(update, context, text, keyboard(_customer_rows()))
+    return CUSTOMER
+
+
+# --- the customer --------------------------------------------------------------------------------
+@requires(Role.CASHIER)
+async def no_customer(update: Update, context: PosContext) -> str | int | None:
+    draft = await _open_draft(update, context)
+    if draft is None:
+        return END
+    draft.customer_id, draft.customer_text = None, None
+    return await _to_payment(update, context, draft)
+
+
+@requires(Role.CASHIER)
+async def find_customer(update: Update, context: PosContext) -> str | int | None:
+    if await _open_draft(update, context) is None:
+        return END
+    rows = [[button("No customer", cb(NS, "none")), button("New customer", cb(NS, "new"))], _cancel_row()]
+    await show(update, context, "Type the customer's name or phone number.", keyboard(rows))
+    return FIND
+
+
+@requires(Role.CASHIER)
+async def find_text(update: Update, context: PosContext) -> None:
+    """A name or phone typed in the Find step: matching customers as buttons (stays in Find)."""
+    text = update.effective_message.text.strip()
+    try:
+        async with context.transaction() as session:
+            found = await customers_db.find_customers(
+                session, text=text, limit=FIND_LIMIT, default_region=context.settings.phone_region
+            )
+    except PosError as err:
+        await send(update, context, f"{esc(err.message)}\nType a name or phone number, or /cancel.")
+        return None
+    other = [[button("No customer", cb(NS, "none")), button("New customer", cb(NS, "new"))], _cancel_row()]
+    if not found:
+        await send(
+            update,
+            context,
+            f"No customer matches “{esc(clip(text, 64))}”. Type another name or phone number, or:",
+            keyboard(other),
+        )
+        return None
+    rows = [[button(customer_label(c), cb(NS, "pick", c.id))] for c in found]
+    await send(update, context, "Tap the customer (or type another name):", keyboard(rows + other))
+    return None
+
+
+@requires(Role.CASHIER)
+async def pick_customer(update: Update, context: PosContext) -> str | int | None:
+    draft = await _open_draft(update, context)
+    if draft is None:
+        return END
+    args = cb_args(update.callback_query.data, NS, "pick", 1)
+    if args is None:
+        await refuse(update, context, STALE_BUTTON)
+        return None
+    try:
+        async with context.transaction() as session:
+            customer = await customers_db.get_customer(session, customer_id=args[0])
+    except PosError as err:
+        await refuse(update, context, err.message)
+        return None
+    draft.customer_id, draft.customer_text = customer.id, customer_line(customer)
+    return await _to_payment(update, context, draft)
+
+
+@requires(Role.CASHIER)
+async def new_customer(update: Update, context: PosContext) -> str | int | None:
+    if await _open_draft(update, context) is None:
+        return END
+    await show(update, context, "👤 New customer. What is their name?", keyboard([_cancel_row()]))
+    return NEW_NAME
+
+
+@requires(Role.CASHIER)
+async def new_name(update: Update, context: PosContext) -> str | int | None:
+    draft = await _open_draft(update, context)
+    if draft is None:
+        return END
+    try:
+        draft.new_name = check_name(update.effective_message.text)
+    except InvalidInput as err:
+        await send(update, context, f"{esc(err.message)}\nType the customer's name, or /cancel.")
+        return None
+    await send(update, context, f"Phone number of {esc(clip(draft.new_name, 64))}? Write it {PHONE_EXAMPLE}.")
+    return NEW_PHONE
+
+
+@requires(Role.CASHIER)
+async def new_phone(update: Update, context: PosContext) -> str | int | None:
+    draft = await _open_draft(update, context)
+    if draft is None:
+        return END
+    region = context.settings.phone_region
+    try:
+        phone = check_phone(update.effective_message.text, region)
+        async with context.transaction() as session:
+            owner = await phone_owner(session, phone, region)
+    except PosError as err:
+        await send(update, context, f"{esc(err.message)}\nType the phone number {PHONE_EXAMPLE}, or /cancel.")
+        return None
+    if owner is not None:
+        rows = [[button(f"Use {customer_label(owner)}", cb(NS, "pick", owner.id))], _cancel_row()]
+        await send(
+            update,
+            context,
+            f"{esc(phone)} already belongs to {customer_line(owner)}. Use them, or type another number.",
+            keyboard(rows),
+        )
+        return None
+    draft.new_phone = phone
+    await send(update, context, "E-mail address? Type skip if there is none.")
+    return NEW_EMAIL
+
+
+@requires(Role.CASHIER)
+async def new_email(update: Update, context: PosContext) -> str | int | None:
+    """The last step of a new customer: register them, then on to the payment."""
+    draft = await _open_draft(update, context)
+    if draft is None:
+        return END
+    text = update.effective_message.text
+    email = None
+    if not is_skip(text):
+        try:
+            email = check_email(text)
+        except InvalidInput as err:
+            await send(update, context, f"{esc(err.message)}\nType the e-mail address, or skip.")
+            return None
+    try:
+        async with context.transaction() as session:
+            customer = await customers_db.register_customer(
+                session,
+                name=draft.new_name or "",
+                phone=draft.new_phone,
+                email=email,
+                default_region=context.settings.phone_region,
+            )
+    except Conflict as err:  # the number was taken meanwhile
+        await send(update, context, f"{esc(err.message)}\nType another phone number, or /cancel.")
+        return NEW_PHONE
+    except PosError as err:
+        await send(update, context, f"{esc(err.message)}\nType the e-mail address, or skip.")
+        return None
+    draft.customer_id, draft.customer_text = customer.id, customer_line(customer)
+    await send(update, context, f"✅ {customer_line(customer)} is registered.")
+    return await _to_payment(update, context, draft)
+
+
+# --- payment -------------------------------------------------------------------------------------
+@requires(Role.CASHIER)
+async def pay(update: Update, context: PosContext) -> str | int | None:
+    draft = await _open_draft(update, context)
+    if draft is None:
+        return END
+    args = cb_args(update.callback_query.data, NS, "pay", 1)
+    if args is None or not 0 <= args[0] < len(METHODS):
+        await refuse(update, context, STALE_BUTTON)
+        return None
+    draft.method, draft.tendered_minor = METHODS[args[0]], None
+    if draft.method is PaymentMethod.CASH:
+        view = await _read_cart(update, context)
+        if view is None:
+            return None
+        await show(update, context, _ask_tendered(view, context.currency))
+        return TENDERED
+    return await _to_confirm(update, context, draft)
+
+
+@requires(Role.CASHIER)
+async def tendered(update: Update, context: PosContext) -> str | int | None:
+    """The cash tendered, typed: at least the total, then the change is shown."""
+    draft = await _open_draft(update, context)
+    if draft is None:
+        return END
+    try:
+        amount = parse_money(update.effective_message.text, context.currency)
+    except InvalidInput as err:
+        await send(update, context, f"{esc(err.message)}\nType the cash tendered, or /cancel.")
+        return None
+    view = await _read_cart(update, context)
+    if view is None:
+        return None
+    if amount < view.total_minor:
+        short = money(view.total_minor - amount, context.currency)
+        await send(
+            update,
+            context,
+            f"{money(amount, context.currency)} is {short} short of the total "
+            f"<b>{money(view.total_minor, context.currency)}</b>. Type the cash tendered.",
+        )
+        return None
+    draft.tendered_minor = amount
+    return await _to_confirm(update, context, draft)
+
+
+# --- confirm -------------------------------------------------------------------------------------
+@requires(Role.CASHIER)
+async def confirm(update: Update, context: PosContext) -> str | int | None:
+    """Record the sale, once; a repeat shows the sale already recorded, a stale screen the cart."""
+    args = cb_args(update.callback_query.data, NS, "ok", 2)
+    if args is None:
+        await refuse(update, context, STALE_BUTTON)
+        return None
+    cart_id, version = args
+    draft = _draft(update, context)
+    ready = (
+        draft is not None and draft.cart_id == cart_id and draft.confirm_version == version and draft.method is not None
+    )
+    result = None
+    try:
+        async with context.transaction() as session:
+            view = await carts_db.get_cart_view(session, chat_id=update.effective_chat.id)
+            if view.cart_id != cart_id:
+                raise Forbidden(FOREIGN_CART)
+            sale = await checkout_db.recorded_sale(session, cart_id=cart_id, version=version)
+            if sale is None and ready:
+                result = await checkout_db.checkout(
+                    session,
+                    chat_id=update.effective_chat.id,
+                    expected_version=version,
+                    cashier=context.staff,
+                    payment_method=draft.method,
+                    tendered_minor=draft.tendered_minor,
+                    currency=context.currency,
+                    default_low_stock_threshold=context.settings.low_stock_threshold,
+                    customer_id=draft.customer_id,
+                )
+                sale = result.sale
+    except OutOfStock as err:
+        _drop(update, context)
+        await _show_shortage(update, context, err)
+        return END
+    except StaleCart:
+        _drop(update, context)
+        view = await _read_cart(update, context)
+        await answer(update, context, CART_CHANGED, alert=True)
+        if view is not None:
+            await show(update, context, *cart_screen(view, context.currency))
+        return END
+    except PosError as err:
+        await refuse(update, context, err.message)
+        return None
+
+    store = context.settings.store_name
+    if result is not None and not result.already_recorded:
+        _drop(update, context)
+        await answer(update, context, f"Sale #{sale.id} recorded.")
+        await _show_long(update, context, receipt(sale, store_name=store, tz=context.tz))
+        if result.low_stock_crossed:
+            await jobs.notify_low_stock(context.application, result.low_stock_crossed)
+        return END
+    if sale is not None:  # a second tap, a replayed update, a Confirm from before a restart
+        if ready:
+            _drop(update, context)
+        await answer(update, context, f"Already recorded: sale #{sale.id}", alert=True)
+        await _show_long(update, context, receipt(sale, store_name=store, tz=context.tz))
+        return END if ready else None
+    if version != view.version:
+        await answer(update, context, CART_CHANGED, alert=True)
+        await show(update, context, *cart_screen(view, context.currency))
+        return None
+    await refuse(update, context, NOT_OPEN)
+    return None
+
+
+async def _show_shortage(update: Update, context: PosContext, err: OutOfStock) -> None:
+    """What is short and by how much; the cart is as it was, with its buttons to fix it."""
+    view = await _read_cart(update, context)
+    await answer(update, context, "Not enough stock: nothing was recorded.", alert=True)
+    if view is None:
+        return
+    note = lines(
+        "⚠️ <b>Not enough stock — nothing was recorded.</b>",
+        *(
+            f"• {esc(clip(s.name, 48))}: {s.missing} short (wanted {s.requested}, {s.available} left)"
+            for s in err.shortages[:20]
+        ),
+        "The cart is as it was: change it, then check out again.",
+        "",
+    )
+    await show(update, context, *cart_screen(view, context.currency, note=note))
+
+
+# --- leaving -------------------------------------------------------------------------------------
+@requires(Role.CASHIER)
+async def cancel(update: Update, context: PosContext) -> int:
+    """/cancel or the Cancel button, at any step: nothing recorded, the cart kept."""
+    _drop(update, context)
+    note = "Checkout cancelled: nothing was recorded. The cart is kept.\n"
+    view = await _read_cart(update, context)
+    if view is None:
+        return END
+    await show(update, context, *cart_screen(view, context.currency, note=note))
+    return END
+
+
+@requires(Role.CASHIER)
+async def use_buttons(update: Update, context: PosContext) -> None:
+    """Text typed where the step wants a button."""
+    await send(update, context, USE_BUTTONS)
+
+
+@requires(Role.CASHIER)
+async def busy(update: Update, context: PosContext) -> None:
+    """Another command in the middle of the checkout."""
+    await send(
+        update, context, "You are in the middle of a checkout: carry on, or /cancel to leave it (the cart is kept)."
+    )
 
 
 def handlers() -> list[BaseHandler]:
-    return []
+    text = filters.TEXT & ~filters.COMMAND
+
+    def on(action: str, callback) -> CallbackQueryHandler:
+        return CallbackQueryHandler(callback, pattern=cb_pattern(NS, action))
+
+    with warnings.catch_warnings():  # per_message=False is meant: the dialog follows the chat and user
+        warnings.filterwarnings("ignore", message=".*per_message.*", category=PTBUserWarning)
+        dialog = ConversationHandler(
+            entry_points=[CommandHandler("checkout", start), on("go", start)],
+            states={
+                CUSTOMER: [on("none", no_customer), on("find", find_customer), on("new", new_customer)],
+                FIND: [
+                    MessageHandler(text, find_text),
+                    on("pick", pick_customer),
+                    on("none", no_customer),
+                    on("new", new_customer),
+                ],
+                NEW_NAME: [MessageHandler(text, new_name)],
+                NEW_PHONE: [MessageHandler(text, new_phone), on("pick", pick_customer)],
+                NEW_EMAIL: [MessageHandler(text, new_email)],
+                PAYMENT: [on("pay", pay)],
+                TENDERED: [MessageHandler(text, tendered)],
+                CONFIRM: [on("ok", confirm)],
+            },
+            fallbacks=[
+                CommandHandler("cancel", cancel),
+                on("cancel", cancel),
+                on("ok", confirm),  # an older Confirm pressed while a new checkout is open
+                MessageHandler(text, use_buttons),
+                MessageHandler(filters.COMMAND, busy),
+            ],
+            allow_reentry=True,
+            name="checkout",
+        )
+    # A Confirm pressed after its dialog ended (double tap, replay, restart): "already recorded".
+    return [dialog, CallbackQueryHandler(confirm, pattern=cb_pattern(NS, "ok"))]

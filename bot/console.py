@@ -71,12 +71,14 @@ class Console:
         if keyboard is not None and re.fullmatch(r"\d{1,3}", text) and 1 <= int(text) <= len(keyboard.buttons):
             _label, data = keyboard.buttons[int(text) - 1]
             answer = await self.client.press(data, message=keyboard)
-            if answer and answer.get("text"):
-                kind = "alert" if str(answer.get("show_alert", "")).lower() == "true" else "notice"
+            self.show_changes()
+            if answer and answer.get("text"):  # the toast or alert Telegram would pop up
+                kind = "alert" if answer.get("show_alert") in (True, "true", "True") else "notice"
                 self._print(f"({kind}) {answer['text']}")
+                self._print("")
         else:
             await self.client.send(text[1:] if re.fullmatch(r"\\\d+", text) else text)
-        self.show_changes()
+            self.show_changes()
         return True
 
     def live_keyboard(self) -> StoredMessage | None:
@@ -120,7 +122,9 @@ class Console:
 
     def _save(self, msg: StoredMessage) -> str:
         self.files_dir.mkdir(parents=True, exist_ok=True)
-        name = Path(msg.filename or ("chart.png" if msg.kind == "photo" else "file")).name
+        name = Path(msg.filename or "").name
+        if not name or name.endswith("octet-stream"):  # what PTB calls bytes sent without a name
+            name = msg.kind + _extension(msg.file or b"")
         path = self.files_dir / f"{msg.message_id}-{name}"
         path.write_bytes(msg.file or b"")
         return str(path)
@@ -130,6 +134,14 @@ class Console:
             return
         self.out.write(text + "\n")
         self.out.flush()
+
+
+def _extension(content: bytes) -> str:
+    if content.startswith(b"\x89PNG"):
+        return ".png"
+    if content.startswith(b"\xff\xd8"):
+        return ".jpg"
+    return ".bin"
 
 
 async def ensure_console_user(factory, role: Role) -> tuple[int, str]:

@@ -1,0 +1,201 @@
+"""The console: the production bot in a terminal over the fake Telegram, driven by piped input."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.config import Settings
+from bot.console import CONSOLE_USERS, console_session
+from bot.console import database_url as console_database_url
+from db.migrate import upgrade_async
+from db.models import Role
+from tests import cli_helpers
+from tests.cli_helpers import run_sync, scalar
+
+database_url = cli_helpers.database_url  # fixtures: a fresh unmigrated database, and the CLI's environment
+cli_env = cli_helpers.cli_env
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOG = """name,price,stock,category,sku
+Whole milk 1 L,1.29,10,Dairy,MILK-1
+Rye bread,3.20,5,Bakery,RYE-1
+Dark chocolate,1.99,0,Snacks,CHOC-1
+"""
+
+
+def settings(**overrides) -> Settings:
+    values = {"store_name": "Console Shop", "currency": "USD", "store_timezone": "UTC", "low_stock_threshold": 3}
+    return Settings(_env_file=None, **(values | overrides))
+
+
+async def chat(url: str, lines: str, *, role: Role = Role.CASHIER, files_dir: Path | None = None, **kw) -> str:
+    """Run a console session over `url` with `lines` as its piped input; return what it printed."""
+    out = io.StringIO()
+    code = await console_session(
+        settings(**kw),
+        url=url,
+        role=role,
+        seed_demo=False,
+        stdin=io.StringIO(lines),
+        stdout=out,
+        files_dir=files_dir or Path("console-files"),
+    )
+    assert code == 0
+    return out.getvalue()
+
+
+@pytest.fixture
+async def store(database_url, tmp_path, monkeypatch) -> str:
+    """A migrated database with three products (imported through the CLI's own code)."""
+    monkeypatch.chdir(tmp_path)
+    await upgrade_async(database_url)
+    from db import catalog_io
+    from db.engine import make_engine, make_session_factory, transaction
+
+    rows, errors = catalog_io.read_rows(io.StringIO(CATALOG), currency="USD")
+    assert not errors
+    engine = make_engine(database_url)
+    async with transaction(make_session_factory(engine)) as session:
+        assert (await catalog_io.import_rows(session, rows=rows)).ok
+    await engine.dispose()
+    return database_url
+
+
+# --- the full sale, as a newcomer would pipe it ------------------------------------------------
+
+FULL_SALE = "\n".join(
+    [
+        "/search milk",  # one product found: button 1
+        "1",  # open it
+        "3",  # + → quantity 2
+        "4",  # Add 2 to cart
+        "/cart",
+        "6",  # Checkout (− name + ✕ / Clear cart, Checkout)
+        "1",  # No customer
+        "1",  # Cash
+        "5",  # the cash tendered, typed: no buttons on that prompt, so it is text
+        "1",  # ✅ Confirm sale
+        "/quit",
+        "/search never reached",
+    ]
+)
+
+
+def test_console_process_with_piped_input_rings_up_a_full_sale(cli_env, capsys, tmp_path):
+    catalog = tmp_path / "catalog.csv"
+    catalog.write_text(CATALOG, encoding="utf-8")
+    assert main(["import-products", str(catalog)]) == 0
+    capsys.readouterr()
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = run_sync(_console_process(env, tmp_path, FULL_SALE + "\n"))
+    code, out, err = result
+    assert code == 0, err
+    assert "You are Cal Cashier (cashier)" in out
+    assert "[1] Whole milk 1 L" in out
+    assert "Type the cash tendered" in out
+    assert "Tendered: $5.00 · Change: $2.42" in out and "Total: $2.58" in out
+    assert "never reached" not in out
+
+    url = cli_env
+    assert run_sync(scalar(url, "SELECT count(*) FROM sales")) == 1
+    assert run_sync(scalar(url, "SELECT total_minor FROM sales")) == 258
+    assert run_sync(scalar(url, "SELECT change_minor FROM sales")) == 242
+    assert run_sync(scalar(url, "SELECT stock FROM products WHERE sku = 'MILK-1'")) == 8
+    cashier_id = CONSOLE_USERS[Role.CASHIER][0]
+    assert run_sync(scalar(url, "SELECT s.telegram_id FROM sales JOIN staff s ON s.id = sales.cashier_id")) == (
+        cashier_id
+    )
+    assert main(["check"]) == 0
+
+
+async def _console_process(env: dict[str, str], cwd: Path, script: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "console",
+        "--as",
+        "cashier",
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(script.encode()), 120)
+    except TimeoutError:
+        process.kill()
+        await process.communicate()
+        raise
+    return process.returncode, out.decode(), err.decode()
+
+
+# --- how typed lines become actions ------------------------------------------------------------
+
+
+async def test_numbers_press_the_newest_keyboard_and_everything_else_is_text(store):
+    out = await chat(store, "/search milk\n1\n2\n\\1\n99\n")
+    assert "[1] Whole milk 1 L" in out
+    # "1" opened the product: the search message was edited into the product card.
+    assert "(edited)\n📦 Whole milk 1 L" in out
+    # "\1" and "99" (more than the buttons there are) went to the bot as text: a search for them.
+    assert "> \\1\n" in out and "> 99\n" in out
+    assert out.count("🔎") >= 2
+
+
+async def test_button_answers_are_shown(store):
+    out = await chat(store, "/search milk\n1\n4\n")
+    assert "(notice) Added 1 × Whole milk 1 L." in out
+
+
+async def test_the_product_card_stays_pressable_after_adding(store):
+    # After "Add to cart", the product card (with buttons) is the latest message: 5 presses "🛒 Cart".
+    out = await chat(store, "/search rye\n1\n4\n5\n")
+    assert "🛒 Cart" in out and "Rye bread" in out
+    assert "1 × $3.20 = $3.20" in out
+
+
+async def test_console_user_has_the_chosen_role(store):
+    out = await chat(store, "/report\n", role=Role.CASHIER)
+    assert "That needs the manager role; yours is cashier." in out
+    out = await chat(store, "/help\n", role=Role.MANAGER)
+    assert "You are Mia Manager (manager)" in out and "/report" in out
+    manager_id = CONSOLE_USERS[Role.MANAGER][0]
+    role = await cli_helpers.scalar(store, "SELECT role FROM staff WHERE telegram_id = :id", id=manager_id)
+    assert role == "manager"
+
+
+async def test_photos_and_documents_are_saved_and_their_paths_printed(store, tmp_path):
+    await chat(store, "/search milk\n1\n4\n/cart\n6\n1\n2\n1\n")  # a card sale, so the report has data
+    files = tmp_path / "files"
+    out = await chat(store, "/report today\n1\n", role=Role.ADMIN, files_dir=files)
+    saved = sorted(files.iterdir())
+    assert [p.suffix for p in saved] == [".png", ".csv"]
+    assert saved[0].read_bytes().startswith(b"\x89PNG")
+    assert "Whole milk 1 L" in saved[1].read_text(encoding="utf-8")
+    for path in saved:
+        assert f"saved to {path}]" in out
+
+
+async def test_end_of_input_and_quit_leave_cleanly(store):
+    out = await chat(store, "")
+    assert "Hello, Cal" in out  # /start is sent for you
+    out = await chat(store, "/quit\n/help\n")
+    assert "> /help" not in out
+
+
+def test_console_database_defaults():
+    base = settings(database_url="postgresql+asyncpg://pos@db/pos")
+    assert console_database_url(base, demo_mode=True, db=None) == "sqlite+aiosqlite:///demo.db"
+    assert console_database_url(base, demo_mode=True, db="x.db") == "sqlite+aiosqlite:///x.db"
+    assert console_database_url(base, demo_mode=False, db=None) == "postgresql+asyncpg://pos@db/pos"
+    assert console_database_url(base, demo_mode=False, db="sqlite+aiosqlite:///y.db") == "sqlite+aiosqlite:///y.db"

@@ -153,7 +153,7 @@ class Transcript:
     def text(self) -> str:
         return "\n".join(self.lines).rstrip() + "\n"
 
-    def save(self, path: str) -> None:
+    def save(self, path: str, header: str = "") -> None:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(self.text(), encoding="utf-8")
+        target.write_text(header + self.text(), encoding="utf-8")

@@ -110,7 +110,13 @@ async def test_whole_sale_from_search_to_receipt(cashier, session_factory):
 
     target = os.environ.get(TRANSCRIPT_ENV)
     if target:
-        chat.save(target)
+        chat.save(
+            target,
+            header="# One full sale at the counter, as the cashier sees it (fake Telegram, real Application).\n"
+            '# "> " is what the cashier typed or [tapped]; then the bot\'s reply and its buttons.\n'
+            f"# Regenerate: {TRANSCRIPT_ENV}=<path> pytest "
+            "tests/chat/test_checkout.py -k 'whole_sale and sqlite'\n\n",
+        )
     assert "> [✅ Confirm sale]" in chat.text()
 
 

@@ -80,6 +80,14 @@ def cart_screen(view: CartView, currency: str, note: str | None = None) -> tuple
     return text, keyboard(rows)
 
 
+async def own_cart(session, chat_id: int, cart_id: int) -> CartView:
+    """The chat's cart, when the pressed button names it; Forbidden for another chat's cart."""
+    view = await carts_db.get_cart_view(session, chat_id=chat_id)
+    if view.cart_id != cart_id:
+        raise Forbidden(FOREIGN_CART)
+    return view
+
+
 @requires(Role.CASHIER)
 async def cart(update: Update, context: PosContext) -> None:
     """/cart and the "Cart" button: show this chat's cart."""
@@ -110,9 +118,7 @@ async def change_line(update: Update, context: PosContext) -> None:
     gone = False
     try:
         async with context.transaction() as session:
-            view = await carts_db.get_cart_view(session, chat_id=chat_id)
-            if view.cart_id != cart_id:
-                raise Forbidden(FOREIGN_CART)
+            view = await own_cart(session, chat_id, cart_id)
             stale = view.version != version
             line = next((li for li in view.lines if li.product_id == product_id), None)
             if line is None:
@@ -148,9 +154,7 @@ async def clear(update: Update, context: PosContext) -> None:
     chat_id = update.effective_chat.id
     try:
         async with context.transaction() as session:
-            view = await carts_db.get_cart_view(session, chat_id=chat_id)
-            if view.cart_id != cart_id:
-                raise Forbidden(FOREIGN_CART)
+            view = await own_cart(session, chat_id, cart_id)
             stale = view.version != version
             if not stale:
                 view = await carts_db.clear_cart(session, chat_id=chat_id)

@@ -23,21 +23,20 @@ from db import carts as carts_db
 from db import checkout as checkout_db
 from db import customers as customers_db
 from db.carts import CartView
-from db.errors import Conflict, Forbidden, InvalidInput, OutOfStock, PosError, StaleCart
+from db.errors import Conflict, InvalidInput, OutOfStock, PosError, StaleCart
 from db.models import PaymentMethod, Role
 from db.money import parse_money, to_decimal
 from handlers.access import STALE_BUTTON, answer, refuse, requires, send, show
-from handlers.cart import EMPTY, FOREIGN_CART, cart_lines, cart_screen
+from handlers.cart import EMPTY, FOREIGN_CART, cart_lines, cart_screen, own_cart
 from handlers.context import PosContext
 from handlers.customers import (
     PHONE_EXAMPLE,
-    check_email,
     check_name,
     check_phone,
     customer_label,
     customer_line,
-    is_skip,
     newcustomer_open,
+    optional_email,
     phone_owner,
 )
 from handlers.render import (
@@ -168,7 +167,8 @@ async def _read_cart(update: Update, context: PosContext) -> CartView | None:
         return None
 
 
-async def _to_payment(update: Update, context: PosContext, draft: Draft) -> str | int | None:
+async def _next_screen(update: Update, context: PosContext, draft: Draft) -> str | int | None:
+    """The next screen for the cart as it is now: payment, cash tendered, or confirm."""
     view = await _read_cart(update, context)
     if view is None:
         return None
@@ -176,20 +176,10 @@ async def _to_payment(update: Update, context: PosContext, draft: Draft) -> str 
         _drop(update, context)
         await show(update, context, EMPTY)
         return END
-    await show(update, context, *_payment_screen(view, draft, context.currency))
-    return PAYMENT
-
-
-async def _to_confirm(update: Update, context: PosContext, draft: Draft) -> str | int | None:
-    """The confirm screen for the cart as it is now (cash must still cover its total)."""
-    view = await _read_cart(update, context)
-    if view is None:
-        return None
-    if view.is_empty:
-        _drop(update, context)
-        await show(update, context, EMPTY)
-        return END
-    if draft.method is PaymentMethod.CASH and (draft.tendered_minor or 0) < view.total_minor:
+    if draft.method is None:
+        await show(update, context, *_payment_screen(view, draft, context.currency))
+        return PAYMENT
+    if draft.method is PaymentMethod.CASH and (draft.tendered_minor is None or draft.tendered_minor < view.total_minor):
         await show(update, context, _ask_tendered(view, context.currency))
         return TENDERED
     draft.confirm_version = view.version
@@ -250,7 +240,7 @@ async def no_customer(update: Update, context: PosContext) -> str | int | None:
     if draft is None:
         return END
     draft.customer_id, draft.customer_text = None, None
-    return await _to_payment(update, context, draft)
+    return await _next_screen(update, context, draft)
 
 
 @requires(Role.CASHIER)
@@ -304,7 +294,7 @@ async def pick_customer(update: Update, context: PosContext) -> str | int | None
         await refuse(update, context, err.message)
         return None
     draft.customer_id, draft.customer_text = customer.id, customer_line(customer)
-    return await _to_payment(update, context, draft)
+    return await _next_screen(update, context, draft)
 
 
 @requires(Role.CASHIER)
@@ -340,7 +330,7 @@ async def new_phone(update: Update, context: PosContext) -> str | int | None:
         async with context.transaction() as session:
             owner = await phone_owner(session, phone, region)
     except PosError as err:
-        await send(update, context, f"{esc(err.message)}\nType the phone number {PHONE_EXAMPLE}, or /cancel.")
+        await send(update, context, f"{esc(err.message)}\nType the phone number again, or /cancel.")
         return None
     if owner is not None:
         rows = [[button(f"Use {customer_label(owner)}", cb(NS, "pick", owner.id))], _cancel_row()]
@@ -362,14 +352,11 @@ async def new_email(update: Update, context: PosContext) -> str | int | None:
     draft = await _open_draft(update, context)
     if draft is None:
         return END
-    text = update.effective_message.text
-    email = None
-    if not is_skip(text):
-        try:
-            email = check_email(text)
-        except InvalidInput as err:
-            await send(update, context, f"{esc(err.message)}\nType the e-mail address, or skip.")
-            return None
+    try:
+        email = optional_email(update.effective_message.text)
+    except InvalidInput as err:
+        await send(update, context, f"{esc(err.message)}\nType the e-mail address, or skip.")
+        return None
     try:
         async with context.transaction() as session:
             customer = await customers_db.register_customer(
@@ -387,7 +374,7 @@ async def new_email(update: Update, context: PosContext) -> str | int | None:
         return None
     draft.customer_id, draft.customer_text = customer.id, customer_line(customer)
     await send(update, context, f"✅ {customer_line(customer)} is registered.")
-    return await _to_payment(update, context, draft)
+    return await _next_screen(update, context, draft)
 
 
 # --- payment -------------------------------------------------------------------------------------
@@ -401,13 +388,7 @@ async def pay(update: Update, context: PosContext) -> str | int | None:
         await refuse(update, context, STALE_BUTTON)
         return None
     draft.method, draft.tendered_minor = METHODS[args[0]], None
-    if draft.method is PaymentMethod.CASH:
-        view = await _read_cart(update, context)
-        if view is None:
-            return None
-        await show(update, context, _ask_tendered(view, context.currency))
-        return TENDERED
-    return await _to_confirm(update, context, draft)
+    return await _next_screen(update, context, draft)
 
 
 @requires(Role.CASHIER)
@@ -434,7 +415,7 @@ async def tendered(update: Update, context: PosContext) -> str | int | None:
         )
         return None
     draft.tendered_minor = amount
-    return await _to_confirm(update, context, draft)
+    return await _next_screen(update, context, draft)
 
 
 # --- confirm -------------------------------------------------------------------------------------
@@ -453,9 +434,7 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
     result = None
     try:
         async with context.transaction() as session:
-            view = await carts_db.get_cart_view(session, chat_id=update.effective_chat.id)
-            if view.cart_id != cart_id:
-                raise Forbidden(FOREIGN_CART)
+            view = await own_cart(session, update.effective_chat.id, cart_id)
             sale = await checkout_db.recorded_sale(session, cart_id=cart_id, version=version)
             if sale is None and ready:
                 result = await checkout_db.checkout(

@@ -44,8 +44,9 @@ def check_phone(text: str, region: str | None) -> str:
     return customers_db.normalise_phone(text, region)
 
 
-def check_email(text: str) -> str:
-    return customers_db.normalise_email(text)
+def optional_email(text: str) -> str | None:
+    """None for "skip", else a valid e-mail address, or InvalidInput."""
+    return None if is_skip(text) else customers_db.normalise_email(text)
 
 
 async def phone_owner(session, phone: str, region: str | None) -> Customer | None:
@@ -179,7 +180,7 @@ async def new_phone(update: Update, context: PosContext) -> str | None:
             async with context.transaction() as session:
                 owner = await phone_owner(session, phone, region)
         except PosError as err:
-            await send(update, context, f"{esc(err.message)}\nType the phone number {PHONE_EXAMPLE}, or skip.")
+            await send(update, context, f"{esc(err.message)}\nType the phone number again, or skip.")
             return None
         if owner is not None:
             await send(
@@ -196,14 +197,11 @@ async def new_phone(update: Update, context: PosContext) -> str | None:
 
 @requires(Role.CASHIER)
 async def new_email(update: Update, context: PosContext) -> str | None:
-    text = update.effective_message.text
-    email = None
-    if not is_skip(text):
-        try:
-            email = check_email(text)
-        except InvalidInput as err:
-            await send(update, context, f"{esc(err.message)}\nType the e-mail address, or skip.")
-            return None
+    try:
+        email = optional_email(update.effective_message.text)
+    except InvalidInput as err:
+        await send(update, context, f"{esc(err.message)}\nType the e-mail address, or skip.")
+        return None
     draft = _draft(update, context)
     try:
         async with context.transaction() as session:

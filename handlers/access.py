@@ -15,7 +15,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
-from telegram.ext import ApplicationHandlerStop
+from telegram.ext import ApplicationHandlerStop, ConversationHandler
 
 from db import staff as staff_db
 from db.models import Role
@@ -65,6 +65,8 @@ async def guard(update: Update, context: PosContext) -> None:
 
 async def _refuse_stranger(update: Update, context: PosContext, user_id: int) -> None:
     """One polite refusal with the user's id, in the form the update asks for (or none)."""
+    chat = update.effective_chat
+    log.info("refused user %s (not active staff) in chat %s", user_id, chat.id if chat else None)
     if update.callback_query is not None:
         await answer(
             update, context, f"You are not on this shop's staff list. Your Telegram id is {user_id}.", alert=True
@@ -107,8 +109,17 @@ def requires(role: Role) -> Callable[[Handler], Handler]:
             staff = context.staff
             if staff is None or not staff.role.includes(role):
                 have = staff.role.value if staff else "none"
+                log.info(
+                    "refused %s (%s) for %s: needs %s",
+                    staff.telegram_id if staff else None,
+                    have,
+                    handler.__qualname__,
+                    role.value,
+                )
                 await refuse(update, context, f"That needs the {role.value} role; yours is {have}.")
-                return None
+                # Inside a dialog this ends it: someone who lost the role could never finish it,
+                # and would be stuck (even /cancel needs the role). Elsewhere the value is ignored.
+                return ConversationHandler.END
             try:
                 result = await handler(update, context)
             except Exception as error:

@@ -103,7 +103,7 @@ def _member_screen(member: Staff):
 
 
 # --- operations ----------------------------------------------------------------------------------
-async def _change(update: Update, context: PosContext, op: str, telegram_id: int, role: Role | None, name: str = ""):
+async def _change(context: PosContext, op: str, telegram_id: int, role: Role | None, name: str = ""):
     """Run one staff change; return (member, None) or (None, error message)."""
     try:
         async with context.transaction() as session:
@@ -153,7 +153,7 @@ async def staff_command(update: Update, context: PosContext) -> None:
     else:
         await send(update, context, USAGE)
         return
-    member, problem = await _change(update, context, op, telegram_id, role, name)
+    member, problem = await _change(context, op, telegram_id, role, name)
     await send(update, context, esc(problem) if problem else _done(op, member))
 
 
@@ -222,7 +222,7 @@ async def change_button(update: Update, context: PosContext) -> None:
             await refuse(update, context, "That person is already on the staff.")
             return
         name = former.name
-    member, problem = await _change(update, context, op, args[0], role, name)
+    member, problem = await _change(context, op, args[0], role, name)
     if problem:
         await refuse(update, context, problem)
         return

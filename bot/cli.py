@@ -87,6 +87,8 @@ def _require_database(settings: Settings) -> None:
 
 
 # --- run modes ---------------------------------------------------------------------------------
+# Imported when used: the bot side loads python-telegram-bot and every handler, which the database
+# commands do not need.
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -21,10 +21,11 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
 from bot.chat import ChatClient, FakeShop
-from bot.config import Settings
+from bot.config import Settings, SettingsError
 from bot.fake_telegram import StoredMessage
 from bot.logging_setup import configure_logging
 from db import demo
@@ -57,7 +58,6 @@ class Console:
         self.out = out
         self.files_dir = files_dir
         self._shown: dict[int, tuple[str, object]] = {}  # message id -> (html, markup) last printed
-        self._numbered: StoredMessage | None = None  # the keyboard numbers refer to
 
     # --- input ---------------------------------------------------------------------------------
     async def handle(self, line: str) -> bool:
@@ -222,7 +222,11 @@ def run_console(
 ) -> int:
     """`python -m bot console`: settings validated by the caller; the token is not needed."""
     url = database_url(settings, demo_mode=demo, db=db)
-    settings = settings.model_copy(update={"database_url": url})
+    try:
+        settings = Settings.model_validate({**settings.model_dump(), "database_url": url})
+    except ValidationError as exc:
+        message = exc.errors(include_input=False, include_url=False)[0]["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"--db {message}") from None
     configure_logging(settings, level=logging.WARNING)
     upgrade(url)
     if demo and make_url(url).get_backend_name() == "sqlite":

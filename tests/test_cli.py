@@ -148,6 +148,12 @@ def test_run_without_token_at_a_terminal_starts_the_console_demo(capsys, monkeyp
     assert (tmp_path / "demo.db").is_file() and not (tmp_path / "pos.db").exists()
 
 
+def test_console_refuses_a_database_it_cannot_use(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "console", "--db", "mysql://shop/pos")
+    assert code == 2 and err.startswith("--db must use sqlite+aiosqlite://") and err.count("\n") == 1
+
+
 def test_webhook_names_the_missing_setting(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")

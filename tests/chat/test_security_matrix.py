@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+from telegram.ext import CallbackQueryHandler, ConversationHandler
 
 from bot import jobs
 from bot.chat import ChatClient
@@ -455,3 +456,18 @@ async def test_malformed_payloads_get_a_clear_answer_and_change_nothing(manager,
     answer = await manager.press(data, message=screen(fake, MANAGER_ID))
     assert answer.get("text"), f"{data}: answered without a word"
     assert await db_checksum(session_factory) == before
+
+
+async def test_every_button_route_is_in_the_matrix(shop, world):
+    """A new button pattern anywhere (also inside dialogs) must get a row in PAYLOADS."""
+    stack = [h for group in shop.application.handlers.values() for h in group]
+    patterns = set()
+    while stack:
+        handler = stack.pop()
+        if isinstance(handler, ConversationHandler):
+            stack += [*handler.entry_points, *(h for s in handler.states.values() for h in s), *handler.fallbacks]
+        elif isinstance(handler, CallbackQueryHandler) and handler.pattern is not None:
+            patterns.add(handler.pattern)
+    filled = [world.fill(p.template, CASHIER_ID) for p in PAYLOADS]
+    missing = [p.pattern for p in patterns if not any(p.match(data) for data in filled)]
+    assert missing == []

@@ -63,7 +63,7 @@ async def on_error(update: object, context: PosContext) -> None:
     saved = bool(getattr(error, COMMITTED_ATTR, False))
     if isinstance(error, PosError):  # a handler forgot to catch it; the message is still readable
         log.warning("uncaught %s while handling %s", type(error).__name__, describe_update(update, context))
-        told = f"{esc(error.message)}\n{SAVED if saved else NOT_SAVED}"
+        told = f"{error.message}\n{SAVED if saved else NOT_SAVED}"
     else:
         log.error(
             "error while handling %s (saved before the error: %s)",
@@ -77,9 +77,9 @@ async def on_error(update: object, context: PosContext) -> None:
     try:
         query = update.callback_query
         if query is not None and not getattr(error, ANSWERED_ATTR, False):
-            await answer(update, context, told, alert=True)
+            await answer(update, context, told, alert=True)  # plain text
         else:
-            await context.bot.send_message(update.effective_chat.id, told)
+            await context.bot.send_message(update.effective_chat.id, esc(told))
     except Exception:  # the error may be Telegram itself being unreachable
         log.warning("could not tell the user about the error", exc_info=True)
 

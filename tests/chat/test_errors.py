@@ -100,6 +100,7 @@ def broken(shop):
         CallbackQueryHandler(_boom, pattern=r"^test:boom$"),
         CallbackQueryHandler(_save_then_boom, pattern=r"^test:saveboom$"),
         CallbackQueryHandler(_answered_then_boom, pattern=r"^test:answered$"),
+        CallbackQueryHandler(_pos_error, pattern=r"^test:poserror$"),
     ]
     first[:0] = extra
     return shop
@@ -162,6 +163,8 @@ async def test_an_uncaught_pos_error_shows_its_message(broken, shop, session_fac
     before = await db_checksum(session_factory)
     await cal.send("/poserror")
     assert cal.text == "The price must be <positive>.\nNothing was recorded; please try again."
+    answer_ = await cal.press("test:poserror")
+    assert answer_["text"] == "The price must be <positive>.\nNothing was recorded; please try again."
     assert await db_checksum(session_factory) == before
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -301,6 +302,18 @@ def test_a_row_the_database_refuses_rolls_back_the_whole_import(cli_env, capsys,
 def test_an_unusable_header_is_one_line_and_exit_1(header, message, cli_env, capsys, tmp_path):
     code, _out, err = run(capsys, "import-products", str(write(tmp_path, "h.csv", header + "\n" if header else "")))
     assert code == 1 and message in err and err.count("\n") == 1
+
+
+def test_a_large_import_shows_a_progress_bar_on_a_terminal_only(cli_env, capsys, monkeypatch, tmp_path):
+    rows = "".join(f"Item {i},1.{i % 100:02d},{i % 7},Bulk,BULK-{i:04d},,\n" for i in range(250))
+    big = write(tmp_path, "big.csv", "name,price,stock,category,sku,barcode,threshold\n" + rows)
+    captured, terminal = sys.stderr, _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    assert main(["import-products", str(big)]) == 0
+    assert "Importing: 100%" in terminal.getvalue() and "250/250" in terminal.getvalue()
+    monkeypatch.setattr("sys.stderr", captured)
+    code, out, err = run(capsys, "import-products", str(big))  # not a terminal: no bar
+    assert (code, err) == (0, "") and "250 unchanged" in out
 
 
 def test_import_of_a_missing_file_exits_2(cli_env, capsys, tmp_path):

@@ -17,7 +17,7 @@ from bot import jobs
 from bot.config import Settings
 from bot.processor import PerChatUpdateProcessor
 from db import staff as staff_db
-from db.engine import SessionFactory, make_engine, make_session_factory, transaction
+from db.engine import SessionFactory, make_engine, make_read_session_factory, make_session_factory, transaction
 from handlers.context import PosContext, Services
 from handlers.menu import publish_default_menu, publish_menu
 
@@ -49,11 +49,11 @@ def build_application(
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     application = builder.build()
 
+    owns_engine = session_factory is None
     if session_factory is None:
-        engine = make_engine(settings.database_url)
-        services = Services(settings, engine, make_session_factory(engine), owns_engine=True)
-    else:
-        services = Services(settings, session_factory.kw["bind"], session_factory, owns_engine=False)
+        session_factory = make_session_factory(make_engine(settings.database_url))
+    engine = session_factory.kw["bind"]
+    services = Services(settings, engine, session_factory, make_read_session_factory(engine), owns_engine)
     application.bot_data["services"] = services
     handlers.register(application)
     return application

@@ -45,7 +45,7 @@ async def _summary(application: Application, now: datetime, *, period: str, titl
         return
     settings = _services(application).settings
     span = parse_period(period, settings.tz, now=now)
-    async with _services(application).session_factory() as session:
+    async with _services(application).read_factory() as session:
         summary = await reports.sales_summary(session, period=span, tz=settings.tz)
     text = sales_summary_text(summary, currency=settings.currency, title=title)
     png = caption = None
@@ -72,7 +72,7 @@ async def low_stock_digest(application: Application, now: datetime) -> None:
     if not chat_ids:
         return
     settings = _services(application).settings
-    async with _services(application).session_factory() as session:
+    async with _services(application).read_factory() as session:
         products = await catalog.low_stock(session, default_threshold=settings.low_stock_threshold)
     if not products:
         return

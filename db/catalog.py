@@ -158,19 +158,24 @@ async def get_by_sku(session: AsyncSession, *, sku: str) -> Product:
     code = sku.strip() if isinstance(sku, str) else ""
     if not code:
         raise InvalidInput("Give a SKU or barcode.")
-    key = code.lower()
-    query = (
-        select(Product)
-        .where(or_(_lower(Product.sku) == key, _lower(Product.barcode) == key))
-        .order_by(case((_lower(Product.sku) == key, 0), else_=1), Product.id)
-        .limit(1)
-        .options(selectinload(Product.category))
-        .execution_options(populate_existing=True)
-    )
-    product = await session.scalar(query)
-    if product is None:
-        raise NotFound(f"No product with SKU “{code}”.")
-    return product
+    # Codes are unique ignoring case, so an exact match (served by the unique indexes) is the answer
+    # when there is one; only a differently-cased code needs the scan over lower().
+    for sku_matches, barcode_matches in (
+        (Product.sku == code, Product.barcode == code),
+        (_lower(Product.sku) == code.lower(), _lower(Product.barcode) == code.lower()),
+    ):
+        query = (
+            select(Product)
+            .where(or_(sku_matches, barcode_matches))
+            .order_by(case((sku_matches, 0), else_=1), Product.id)
+            .limit(1)
+            .options(selectinload(Product.category))
+            .execution_options(populate_existing=True)
+        )
+        product = await session.scalar(query)
+        if product is not None:
+            return product
+    raise NotFound(f"No product with SKU “{code}”.")
 
 
 async def _ensure_code_free(session: AsyncSession, code: str, *, what: str, exclude_id: int | None) -> None:

@@ -15,6 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# Execution option marking a session that only reads (see make_read_session_factory).
+READ_ONLY = "pos_read_only"
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -49,7 +51,8 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers take no lock in WAL mode; writers take the write lock up front.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -60,6 +63,18 @@ def _unicode_lower(value: str | None) -> str | None:
 
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_session_factory(engine: AsyncEngine) -> SessionFactory:
+    """Sessions for work that only reads (reports, look-ups).
+
+    On SQLite they begin with a plain BEGIN, so a long report does not hold the write lock and a
+    cashier's checkout does not wait for it; on PostgreSQL the transaction is READ ONLY.
+    """
+    options: dict[str, bool] = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        options["postgresql_readonly"] = True
+    return async_sessionmaker(engine.execution_options(**options), expire_on_commit=False)
 
 
 @asynccontextmanager

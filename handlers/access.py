@@ -47,7 +47,7 @@ async def guard(update: Update, context: PosContext) -> None:
     acted_on = update.message is not None or update.callback_query is not None
     if not acted_on and update.edited_message is None:
         raise ApplicationHandlerStop
-    async with context.services.session_factory() as session:
+    async with context.reading() as session:
         context.staff = await staff_db.get_active_staff(session, telegram_id=user.id)
 
     if context.staff is None:

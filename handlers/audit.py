@@ -36,7 +36,7 @@ def _entry(entry: AuditEntry, context: PosContext) -> str:
 
 
 async def _screen(context: PosContext, period: Period | None, page: int):
-    async with context.transaction() as session:
+    async with context.reading() as session:
         entries = await audit_db.list_entries(
             session,
             start=period.start if period else None,

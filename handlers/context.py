@@ -22,6 +22,7 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     session_factory: SessionFactory
+    read_factory: SessionFactory  # sessions that only read: see db.engine.make_read_session_factory
     owns_engine: bool = True
 
 
@@ -57,3 +58,9 @@ class PosContext(CallbackContext[ExtBot, dict, dict, dict]):
             async with session.begin():
                 yield session
             self.committed = True
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work that only reads (reports, lists): it never takes SQLite's write lock."""
+        async with self.services.read_factory() as session:
+            yield session

@@ -81,7 +81,7 @@ async def report(update: Update, context: PosContext) -> None:
     text = " ".join(context.args or []) or None
     try:
         period = parse_period(text, context.tz, default="week")
-        async with context.transaction() as session:
+        async with context.reading() as session:
             summary = await reports_db.sales_summary(session, period=period, tz=context.tz)
     except PosError as error:
         await send(update, context, esc(error.message))
@@ -111,7 +111,7 @@ async def export_button(update: Update, context: PosContext) -> None:
     label = EXPORTS[kind]
     await answer(update, context, f"Preparing the {label} file…")
     try:
-        async with context.transaction() as session:
+        async with context.reading() as session:
             rows = await reports_db.sale_lines_for_export(session, period=period)
     except PosError as error:
         await send(update, context, esc(error.message))
@@ -140,7 +140,7 @@ async def _sale_from_command(update: Update, context: PosContext, usage: str) ->
         await send(update, context, esc(usage))
         return None
     try:
-        async with context.transaction() as session:
+        async with context.reading() as session:
             return await checkout_db.get_sale(session, sale_id=int(match.group(1)))
     except PosError as error:
         await send(update, context, esc(error.message))
@@ -248,7 +248,7 @@ def _customer_label(customer: Customer) -> str:
 
 async def _show_history(update: Update, context: PosContext, customer_id: int) -> None:
     try:
-        async with context.transaction() as session:
+        async with context.reading() as session:
             customer = await customers_db.get_customer(session, customer_id=customer_id)
             history = await customers_db.customer_history(session, customer_id=customer_id, limit=HISTORY_SALES)
     except PosError as error:
@@ -281,7 +281,7 @@ async def history(update: Update, context: PosContext) -> None:
         await send(update, context, esc(HISTORY_USAGE))
         return
     try:
-        async with context.transaction() as session:
+        async with context.reading() as session:
             found = await customers_db.find_customers(
                 session, text=text, limit=HISTORY_MATCHES, default_region=context.settings.phone_region
             )

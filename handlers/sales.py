@@ -37,7 +37,7 @@ async def _show_sales(update: Update, context: PosContext, period: Period, page:
     staff = context.staff
     everyone = staff.role.includes(Role.MANAGER)
     try:
-        async with context.transaction() as session:
+        async with context.reading() as session:
             sales = await checkout_db.list_sales(
                 session, start=period.start, end=period.end, cashier_id=None if everyone else staff.id
             )

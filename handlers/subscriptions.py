@@ -74,7 +74,7 @@ async def unsubscribe(update: Update, context: PosContext) -> None:
 # --- pushes ------------------------------------------------------------------------------------
 async def subscribed_chats(application: Application) -> list[int]:
     services: Services = application.bot_data["services"]
-    async with services.session_factory() as session:
+    async with services.read_factory() as session:
         return await subscriptions_db.list_chat_ids(session)
 
 

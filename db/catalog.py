@@ -436,10 +436,16 @@ async def _paginate(
     return Page(items=list(rows.all()), total=total, page=page, pages=pages)
 
 
+MIN_BARCODE_PREFIX = 4
+
+
 async def search_products(session: AsyncSession, *, text: str, page: int = 1, per_page: int = 8) -> Page[Product]:
-    """Active products whose name, category, SKU or barcode contains ``text`` (ignoring case).
+    """Active products whose name, category or SKU contains ``text`` (ignoring case), or whose
+    barcode starts with it.
 
     An exact SKU or barcode match comes first, then the rest by name. Empty text lists everything.
+    A barcode is a long run of digits: matching "20" anywhere inside barcodes would drown the
+    results, so barcodes match from their start, and only from MIN_BARCODE_PREFIX characters on.
     """
     text = clean_text(text, "The search text", max_len=MAX_SEARCH_LEN, required=False)
     query = select(Product).outerjoin(Category, Product.category_id == Category.id).where(Product.archived.is_(False))
@@ -450,7 +456,9 @@ async def search_products(session: AsyncSession, *, text: str, page: int = 1, pe
                 Product.name.icontains(text, autoescape=True),
                 Category.name.icontains(text, autoescape=True),
                 Product.sku.icontains(text, autoescape=True),
-                Product.barcode.icontains(text, autoescape=True),
+                Product.barcode.istartswith(text, autoescape=True)
+                if len(text) >= MIN_BARCODE_PREFIX
+                else _lower(Product.barcode) == text.lower(),
             )
         )
         key = text.lower()

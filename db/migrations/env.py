@@ -12,7 +12,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from db.engine import make_engine
-from db.models import Base
+from db.models import Base, UtcDateTime
 
 config = context.config
 
@@ -28,6 +28,14 @@ def database_url() -> str:
     return config.attributes.get("database_url") or os.environ.get("DATABASE_URL") or DEFAULT_URL
 
 
+def render_item(type_: str, obj, autogen_context):
+    """Write our UtcDateTime as the plain column type it stores into, so a generated migration
+    does not depend on application code (it must run unchanged years from now)."""
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=database_url(),
@@ -35,6 +43,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
         render_as_batch=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -47,6 +56,7 @@ def do_run_migrations(connection: Connection) -> None:
         # SQLite cannot ALTER most things in place: batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,91 @@
+"""Settings: each malformed setting stops start-up with one line naming it; secrets stay secret."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+
+from bot.config import TOKEN_HELP, SettingsError, load_settings
+
+TOKEN = "123456789:AAHsecretsecretsecretsecretsecret_xyz"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path):
+    """No developer's .env or environment leaks into these tests."""
+    monkeypatch.chdir(tmp_path)
+    for name in (
+        "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_URL", "DATABASE_URL", "ADMIN_IDS", "STORE_NAME", "CURRENCY",
+        "STORE_TIMEZONE", "PHONE_REGION", "DAILY_REPORT_TIME", "LOW_STOCK_THRESHOLD", "WEBHOOK_URL",
+        "WEBHOOK_SECRET", "WEBHOOK_LISTEN", "WEBHOOK_PORT",
+    ):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults_need_nothing_but_a_token_to_run():
+    settings = load_settings()
+    assert settings.database_url == "sqlite+aiosqlite:///pos.db"
+    assert settings.currency == "USD" and settings.store_timezone == "UTC"
+    with pytest.raises(SettingsError) as err:
+        settings.token()
+    assert str(err.value) == TOKEN_HELP
+    assert "@BotFather" in TOKEN_HELP and ".env" in TOKEN_HELP
+
+
+def test_values_are_read_from_the_environment_and_dotenv(monkeypatch, tmp_path):
+    (tmp_path / ".env").write_text(f"TELEGRAM_BOT_TOKEN={TOKEN}\nCURRENCY=eur\nADMIN_IDS=11, 22\n")
+    monkeypatch.setenv("STORE_TIMEZONE", "Europe/Berlin")
+    monkeypatch.setenv("DAILY_REPORT_TIME", "20:30")
+    settings = load_settings()
+    assert settings.token() == TOKEN
+    assert settings.currency == "EUR"
+    assert settings.admin_ids == [11, 22]
+    assert str(settings.tz) == "Europe/Berlin"
+    assert settings.daily_report_time == time(20, 30)
+    assert settings.secrets() == [TOKEN]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("DATABASE_URL", "mysql://user@host/db", "sqlite+aiosqlite:// or postgresql+asyncpg://"),
+        ("DATABASE_URL", "not a url at all", "is not a database URL"),
+        ("DATABASE_URL", "sqlite:///pos.db", "sqlite+aiosqlite://"),
+        ("CURRENCY", "XXQ", "not an ISO 4217 currency code"),
+        ("STORE_TIMEZONE", "Mars/Olympus", "not an IANA time zone"),
+        ("ADMIN_IDS", "123,abc", "“abc” is not a Telegram user id"),
+        ("ADMIN_IDS", "-5", "is not a Telegram user id"),
+        ("DAILY_REPORT_TIME", "25:00", ""),
+        ("LOW_STOCK_THRESHOLD", "-1", ""),
+        ("TELEGRAM_API_URL", "ftp://example.org", "http:// or https://"),
+        ("WEBHOOK_PORT", "70000", ""),
+        ("PHONE_REGION", "Germany", "two-letter country code"),
+    ],
+)
+def test_each_malformed_setting_is_one_line_naming_it(monkeypatch, name, value, says):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    message = str(err.value)
+    assert message.startswith(f"Setting {name} ")
+    assert says in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("name", ["TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET"])
+def test_a_malformed_secret_is_named_but_never_shown(monkeypatch, name):
+    secret = "leaky secret value!"
+    monkeypatch.setenv(name, secret)
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert str(err.value).startswith(f"Setting {name} ")
+    assert secret not in str(err.value) and "leaky" not in repr(err.value)
+    assert err.value.__cause__ is None and err.value.__suppress_context__  # no pydantic error chained
+
+
+def test_an_empty_value_counts_as_unset(monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "  ")
+    monkeypatch.setenv("WEBHOOK_SECRET", "")
+    settings = load_settings()
+    assert settings.telegram_bot_token is None and settings.webhook_secret is None

@@ -193,8 +193,7 @@ def sales_summary_text(summary: SalesSummary, *, currency: str, title: str) -> s
         "",
         "<b>By payment</b>",
         *(
-            f"{esc(payment_label(p.method))}: {p.count} {_plural(p.count, 'sale')}, "
-            f"{money(p.revenue_minor, currency)}"
+            f"{esc(payment_label(p.method))}: {p.count} {_plural(p.count, 'sale')}, {money(p.revenue_minor, currency)}"
             for p in summary.by_payment
         ),
         "",

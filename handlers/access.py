@@ -189,7 +189,3 @@ async def show(update: Update, context: PosContext, text: str, markup: InlineKey
             await send(update, context, text, markup)
             return
         raise
-
-
-def user_role(context: PosContext) -> Role | None:
-    return context.staff.role if context.staff else None

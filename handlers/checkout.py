@@ -18,7 +18,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 from telegram.warnings import PTBUserWarning
 
-from bot import jobs
 from db import carts as carts_db
 from db import checkout as checkout_db
 from db import customers as customers_db
@@ -53,6 +52,7 @@ from handlers.render import (
     receipt,
     split_message,
 )
+from handlers.subscriptions import notify_low_stock
 
 NS = "co"
 END = ConversationHandler.END
@@ -470,7 +470,7 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
         await answer(update, context, f"Sale #{sale.id} recorded.")
         await _show_long(update, context, receipt(sale, store_name=store, tz=context.tz))
         if result.low_stock_crossed:
-            await jobs.notify_low_stock(context.application, result.low_stock_crossed)
+            await notify_low_stock(context.application, result.low_stock_crossed)
         return END
     if sale is not None:  # a second tap, a replayed update, a Confirm from before a restart
         if ready:

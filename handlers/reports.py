@@ -209,21 +209,23 @@ async def refund_button(update: Update, context: PosContext) -> None:
         await refuse(update, context, BROKEN_BUTTON)
         return
     (sale_id,) = cb_args(query.data, REFUND_NS, action, 1) or [0]
+    refunded = False
     try:
         async with context.transaction() as session:
-            if action == "do":
+            found = await checkout_db.get_sale(session, sale_id=sale_id)
+            # A sale already refunded is answered below, with the time in the store's time zone.
+            if action == "do" and found.status is SaleStatus.COMPLETED:
                 found = await checkout_db.refund_sale(
                     session,
                     sale_id=sale_id,
                     actor=context.staff,
                     default_threshold=context.settings.low_stock_threshold,
                 )
-            else:
-                found = await checkout_db.get_sale(session, sale_id=sale_id)
+                refunded = True
     except PosError as error:
         await refuse(update, context, error.message)
         return
-    if action == "do":
+    if refunded:
         await answer(update, context, f"Sale #{found.id} refunded.")
         await show(
             update,

@@ -225,6 +225,18 @@ async def test_refund_from_sale_card_and_keep(manager, session_factory, week):
     assert await snapshot(session_factory) == before
 
 
+async def test_refund_button_on_a_refunded_sale_says_when_in_store_time(manager, session_factory, week):
+    await manager.send(f"/sale {week.s2.id}")  # any message with buttons to press on
+    card = manager.last_reply
+    before = await snapshot(session_factory)
+    answer = await manager.press(f"ref:do:{week.refunded.id}", message=card)  # a Refund button outliving the refund
+    # Refunded 2026-11-19 10:00 UTC, which is 11:00 in Berlin.
+    assert answer["show_alert"] and "already refunded on 2026-11-19 11:00" in answer["text"]
+    assert "UTC" not in answer["text"]
+    assert "Status: ⚠️ refunded 2026-11-19 11:00" in manager.text and manager.last_reply.buttons == []
+    assert await snapshot(session_factory) == before
+
+
 async def test_refund_sad_paths(manager, cashier, session_factory, week):
     await manager.send("/refund")
     assert "Usage: /refund <number>" in manager.text

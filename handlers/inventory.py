@@ -27,7 +27,7 @@ from db import catalog
 from db.errors import InvalidInput, NotFound, PosError
 from db.models import Product, Role
 from db.money import accepted_forms, parse_money
-from handlers.access import answer, refuse, requires, send, show
+from handlers.access import STALE_BUTTON, answer, refuse, requires, send, show
 from handlers.context import PosContext
 from handlers.render import (
     button,
@@ -262,7 +262,7 @@ async def add_category_button(update: Update, context: PosContext) -> int:
     """Dialog step 4: an existing category picked, or skipped (id 0)."""
     args = cb_args(update.callback_query.data, ADD_NS, "cat", 1)
     if args is None:
-        await refuse(update, context, "This button is no longer valid.")
+        await refuse(update, context, STALE_BUTTON)
         return ADD_CATEGORY
     category = None
     if args[0]:
@@ -408,7 +408,7 @@ async def edit_field(update: Update, context: PosContext) -> int | None:
     """A field button on a product card: ask for the new value."""
     args = cb_args(update.callback_query.data, EDIT_NS, "f", 2)
     if args is None or args[1] not in EDIT_FIELDS:
-        await refuse(update, context, "This button is no longer valid.")
+        await refuse(update, context, STALE_BUTTON)
         return ConversationHandler.END
     product_id, number = args
     try:
@@ -622,7 +622,7 @@ async def stock_button(update: Update, context: PosContext) -> None:
     """‹ › on the stock list."""
     args = cb_args(update.callback_query.data, STOCK_NS, "page", 1)
     if args is None or args[0] < 1:
-        await refuse(update, context, "This button is no longer valid.")
+        await refuse(update, context, STALE_BUTTON)
         return
     await _stock_page(update, context, args[0])
 

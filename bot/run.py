@@ -15,21 +15,10 @@ from telegram import Update
 
 from bot.app import build_application
 from bot.config import Settings, SettingsError
+from bot.logging_setup import configure_logging
 from db.migrate import upgrade
 
 log = logging.getLogger(__name__)
-
-
-def configure_logging(settings: Settings) -> None:
-    """Log to stderr with the token redacted and the HTTP libraries (which log URLs) quiet."""
-    try:
-        from bot.logging_setup import configure_logging as configure
-    except ImportError:  # pragma: no cover - the module ships with the bot
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        for name in ("httpx", "httpcore"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-        return
-    configure(settings)
 
 
 def run_polling(settings: Settings) -> int:

@@ -19,7 +19,7 @@ from db import catalog, reports
 from db.charts import revenue_chart_png
 from db.periods import parse_period
 from handlers.context import PosContext, Services
-from handlers.render import esc, lines, low_stock_list, sales_summary_text
+from handlers.render import counted, esc, lines, local_time, low_stock_list, sales_summary_text
 from handlers.subscriptions import MORNING_PUSH_TIME, broadcast, notify_low_stock, subscribed_chats
 
 log = logging.getLogger(__name__)
@@ -76,10 +76,9 @@ async def low_stock_digest(application: Application, now: datetime) -> None:
         products = await catalog.low_stock(session, default_threshold=settings.low_stock_threshold)
     if not products:
         return
-    day = now.astimezone(settings.tz)
+    day = local_time(now, settings.tz, "%a %d %b")
     text = lines(
-        f"🌅 <b>Running low</b> this morning ({day:%a %d %b}): {len(products)} "
-        + ("product" if len(products) == 1 else "products"),
+        f"🌅 <b>Running low</b> this morning ({day}): {counted(len(products), 'product')}",
         low_stock_list(products, default_threshold=settings.low_stock_threshold),
         "/restock &lt;sku&gt; &lt;qty&gt; when the goods arrive.",
     )

@@ -17,7 +17,7 @@ from db.errors import Forbidden, PosError
 from db.models import Role
 from handlers.access import STALE_BUTTON, answer, refuse, requires, send, show
 from handlers.context import PosContext
-from handlers.render import button, cb, cb_args, cb_pattern, clip, esc, keyboard, lines, money
+from handlers.render import button, cb, cb_args, cb_pattern, clip, counted, esc, keyboard, lines, money
 
 NS = "cart"
 NAME_WIDTH = 48
@@ -51,8 +51,7 @@ def cart_lines(view: CartView, currency: str) -> str:
     hidden = len(view.lines) - LINES_SHOWN
     if hidden > 0:
         rows.append(f"… and {hidden} more lines (in the total).")
-    items = f"{view.item_count} item" + ("" if view.item_count == 1 else "s")
-    return lines(*rows, f"<b>Total: {money(view.total_minor, currency)}</b> ({items})")
+    return lines(*rows, f"<b>Total: {money(view.total_minor, currency)}</b> ({counted(view.item_count, 'item')})")
 
 
 def cart_screen(view: CartView, currency: str, note: str | None = None) -> tuple[str, InlineKeyboardMarkup | None]:

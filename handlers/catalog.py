@@ -23,6 +23,7 @@ from handlers.render import (
     cb_args,
     cb_pattern,
     clip,
+    counted,
     esc,
     keyboard,
     lines,
@@ -76,10 +77,6 @@ def _product_rows(products: list[Product], currency: str) -> list[list]:
 
 def _page_note(page: int, pages: int) -> str | None:
     return f"Page {page} of {pages}." if pages > 1 else None
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 # --- looking things up -------------------------------------------------------------------------
@@ -143,7 +140,7 @@ async def _search(update: Update, context: PosContext, text: str, *, page: int =
         update,
         context,
         lines(
-            f"🔎 “{esc(clip(text, 64))}”: {_plural(found.total, 'product')}. Tap one to open it.",
+            f"🔎 “{esc(clip(text, 64))}”: {counted(found.total, 'product')}. Tap one to open it.",
             _page_note(found.page, found.pages),
         ),
         keyboard(rows),
@@ -240,7 +237,7 @@ async def category(update: Update, context: PosContext) -> None:
     first = found.items[0] if found.items else None
     name = first.category.name if first is not None and first.category is not None else "This category"
     head = f"🗂 <b>{esc(clip(name, 64))}</b>: "
-    body = _plural(found.total, "product") + " on sale." if found.total else "no products on sale."
+    body = counted(found.total, "product") + " on sale." if found.total else "no products on sale."
     await show(update, context, lines(head + body, _page_note(found.page, found.pages)), keyboard(rows))
 
 

@@ -172,8 +172,8 @@ def sales_summary_text(summary: SalesSummary, *, currency: str, title: str) -> s
 
     def product_rows(stats: Sequence[ProductStat]) -> str:
         return "\n".join(
-            f"{i}. {esc(clip(p.name, 40))} — {p.sales_count} {_plural(p.sales_count, 'sale')}, "
-            f"{p.quantity} {_plural(p.quantity, 'unit')}, {money(p.revenue_minor, currency)}"
+            f"{i}. {esc(clip(p.name, 40))} — {counted(p.sales_count, 'sale')}, "
+            f"{counted(p.quantity, 'unit')}, {money(p.revenue_minor, currency)}"
             for i, p in enumerate(stats, start=1)
         )
 
@@ -193,13 +193,13 @@ def sales_summary_text(summary: SalesSummary, *, currency: str, title: str) -> s
         "",
         "<b>By payment</b>",
         *(
-            f"{esc(payment_label(p.method))}: {p.count} {_plural(p.count, 'sale')}, {money(p.revenue_minor, currency)}"
+            f"{esc(payment_label(p.method))}: {counted(p.count, 'sale')}, {money(p.revenue_minor, currency)}"
             for p in summary.by_payment
         ),
         "",
         "<b>By cashier</b>",
         *(
-            f"{esc(clip(c.name or f'staff #{c.staff_id}', 40))}: {c.count} {_plural(c.count, 'sale')}, "
+            f"{esc(clip(c.name or f'staff #{c.staff_id}', 40))}: {counted(c.count, 'sale')}, "
             f"{money(c.revenue_minor, currency)}"
             for c in summary.by_cashier
         ),
@@ -239,8 +239,9 @@ def sale_details(sale: Sale, *, tz: ZoneInfo) -> str:
     )
 
 
-def _plural(count: int, word: str) -> str:
-    return word if count == 1 else f"{word}s"
+def counted(count: int, word: str) -> str:
+    """'1 sale', '3 sales': a count and its noun (a regular plural)."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 # --- the cashier's counter: product buttons, payment methods, receipts -------------------------

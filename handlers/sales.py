@@ -18,7 +18,7 @@ from db.models import Role, Sale, SaleStatus
 from db.periods import Period, parse_period, period_for_days
 from handlers.access import STALE_BUTTON, refuse, requires, show
 from handlers.context import PosContext
-from handlers.render import cb_args, cb_pattern, clip, esc, keyboard, lines, local_time, money, pager_row
+from handlers.render import cb_args, cb_pattern, clip, counted, esc, keyboard, lines, local_time, money, pager_row
 
 NS = "sales"
 PER_PAGE = 40  # ~70 characters a line: far below 4096
@@ -55,7 +55,7 @@ async def _show_sales(update: Update, context: PosContext, period: Period, page:
     page = min(max(page, 1), pages)
     one_day = period.first_day == period.last_day
     shown = sales[(page - 1) * PER_PAGE : page * PER_PAGE]
-    summary = f"{len(completed)} sale{'' if len(completed) == 1 else 's'} · {money(total, context.currency)}"
+    summary = f"{counted(len(completed), 'sale')} · {money(total, context.currency)}"
     refunded = len(sales) - len(completed)
     if refunded:
         summary += f" ({refunded} refunded, not counted)"

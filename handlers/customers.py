@@ -13,10 +13,23 @@ from db import customers as customers_db
 from db.catalog import clean_text
 from db.customers import CustomerHistory
 from db.errors import Conflict, InvalidInput, PosError
-from db.models import Customer, Role
+from db.models import Customer, Role, SaleStatus
 from handlers.access import STALE_BUTTON, refuse, requires, send, show
 from handlers.context import PosContext
-from handlers.render import button, cb, cb_args, cb_pattern, clip, esc, keyboard, lines, local_time, money
+from handlers.render import (
+    button,
+    cb,
+    cb_args,
+    cb_pattern,
+    clip,
+    customer_label,
+    customer_line,
+    esc,
+    keyboard,
+    lines,
+    local_time,
+    money,
+)
 
 NS = "cust"
 FIND_LIMIT = 8
@@ -55,16 +68,6 @@ async def phone_owner(session, phone: str, region: str | None) -> Customer | Non
     return next((c for c in found if c.phone == phone), None)
 
 
-def customer_label(customer: Customer) -> str:
-    """A button label: name and phone."""
-    return clip(customer.name, 24) + (f" · {customer.phone}" if customer.phone else "")
-
-
-def customer_line(customer: Customer) -> str:
-    """A customer in a message (HTML)."""
-    return esc(clip(customer.name, 64)) + (f" ({esc(customer.phone)})" if customer.phone else "")
-
-
 def newcustomer_open(update: Update, context: PosContext) -> bool:
     """Whether this user is in the middle of /newcustomer in this chat."""
     return update.effective_user.id in context.chat_data.get("newcustomer", {})
@@ -79,7 +82,7 @@ def customer_card(customer: Customer, history: CustomerHistory, context: PosCont
         items = ", ".join(f"{clip(line.product_name, 24)} ×{line.quantity}" for line in sale.lines[:3])
         if len(sale.lines) > 3:
             items += ", …"
-        refunded = " · refunded" if sale.status.value == "refunded" else ""
+        refunded = " · refunded" if sale.status is SaleStatus.REFUNDED else ""
         recent.append(
             f"#{sale.id} · {local_time(sale.created_at, tz)} · {money(sale.total_minor, sale.currency)}"
             f" · {esc(items)}{refunded}"

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from db.catalog import effective_threshold
-from db.models import Product, Sale, SaleStatus
+from db.models import Customer, Product, Sale, SaleStatus
 from db.money import format_money
 from db.reports import ProductStat, SalesSummary
 
@@ -209,6 +209,17 @@ def sales_summary_text(summary: SalesSummary, *, currency: str, title: str) -> s
     return lines(*parts)
 
 
+def customer_label(customer: Customer) -> str:
+    """A customer on a button: name and phone (plain text; buttons are not HTML)."""
+    return clip(customer.name, 24) + (f" · {customer.phone}" if customer.phone else "")
+
+
+def customer_line(customer: Customer, *, width: int | None = 64) -> str:
+    """A customer in a message (HTML): name, clipped to `width` (None: whole), and phone."""
+    name = clip(customer.name, width) if width is not None else customer.name
+    return esc(name) + (f" ({esc(customer.phone)})" if customer.phone else "")
+
+
 def sale_details(sale: Sale, *, tz: ZoneInfo) -> str:
     """One sale in full (lines, cashier and customer loaded)."""
     currency = sale.currency
@@ -222,8 +233,7 @@ def sale_details(sale: Sale, *, tz: ZoneInfo) -> str:
         payment += (
             f" — tendered {money(sale.tendered_minor, currency)}, change {money(sale.change_minor or 0, currency)}"
         )
-    customer = sale.customer
-    who = esc(customer.name) + (f" ({esc(customer.phone)})" if customer.phone else "") if customer else "—"
+    who = customer_line(sale.customer, width=None) if sale.customer else "—"
     return lines(
         f"🧾 <b>Sale #{sale.id}</b> — {local_time(sale.created_at, tz)}",
         *(
@@ -270,10 +280,7 @@ def receipt(sale: Sale, *, store_name: str, tz: ZoneInfo, name_width: int = 64) 
             f"Tendered: {money(sale.tendered_minor, currency)} · "
             f"Change: <b>{money(sale.change_minor or 0, currency)}</b>"
         )
-    customer = sale.customer
-    who = "—"
-    if customer is not None:
-        who = esc(clip(customer.name, name_width)) + (f" ({esc(customer.phone)})" if customer.phone else "")
+    who = customer_line(sale.customer, width=name_width) if sale.customer else "—"
     cashier = sale.cashier.name or str(sale.cashier.telegram_id)
     return lines(
         f"🧾 <b>{esc(clip(store_name, name_width))}</b>",

@@ -31,6 +31,7 @@ from handlers.render import (
     cb_args,
     cb_pattern,
     clip,
+    customer_line,
     esc,
     keyboard,
     lines,
@@ -264,7 +265,7 @@ async def _show_history(update: Update, context: PosContext, customer_id: int) -
         for s in history.sales
     ]
     text = lines(
-        f"👤 <b>{esc(_customer_label(customer))}</b>",
+        f"👤 <b>{customer_line(customer, width=None)}</b>",
         f"Purchases: {history.sale_count} · Total spent: {money(history.total_minor, currency)}",
         "",
         (f"Latest {len(rows)}:" if history.sale_count > len(rows) else "Sales:") if rows else "No purchases yet.",

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.catalog import MAX_QTY, get_or_add, get_product, require_int
+from db.catalog import MAX_QTY, get_or_add, get_product, is_row_id, require_int
 from db.errors import InvalidInput, NotFound
 from db.models import Cart, CartLine, Customer, Product
 
@@ -119,6 +119,19 @@ async def get_cart_view(session: AsyncSession, *, chat_id: int) -> CartView:
         total_minor=sum(line.line_total_minor for line in lines),
         item_count=sum(line.quantity for line in lines),
     )
+
+
+async def quantity_in_cart(session: AsyncSession, *, chat_id: int, product_id: int) -> int:
+    """How many of a product the chat's cart holds: 0 when none (or no cart yet). Only reads."""
+    chat_id = check_chat_id(chat_id)
+    if not is_row_id(product_id):
+        return 0
+    quantity = await session.scalar(
+        select(CartLine.quantity)
+        .join(Cart, Cart.id == CartLine.cart_id)
+        .where(Cart.chat_id == chat_id, CartLine.product_id == product_id)
+    )
+    return quantity or 0
 
 
 async def _product_for_line(session: AsyncSession, product_id: int, quantity: int) -> Product:

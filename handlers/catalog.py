@@ -80,11 +80,6 @@ def _page_note(page: int, pages: int) -> str | None:
 
 
 # --- looking things up -------------------------------------------------------------------------
-async def _in_cart(session, chat_id: int, product_id: int) -> int:
-    view = await carts_db.get_cart_view(session, chat_id=chat_id)
-    return next((line.quantity for line in view.lines if line.product_id == product_id), 0)
-
-
 async def _exact_code(session, text: str) -> Product | None:
     """The product whose SKU or barcode is exactly the text, if any."""
     if not text or any(ch.isspace() for ch in text):
@@ -112,11 +107,11 @@ async def _search(update: Update, context: PosContext, text: str, *, page: int =
     product = None
     in_cart = 0
     try:
-        async with context.transaction() as session:
+        async with context.reading() as session:
             if number is None:
                 product = await _exact_code(session, text)
             if product is not None:
-                in_cart = await _in_cart(session, chat_id, product.id)
+                in_cart = await carts_db.quantity_in_cart(session, chat_id=chat_id, product_id=product.id)
             else:
                 found = await catalog_db.search_products(session, text=text, page=page, per_page=PER_PAGE)
     except PosError as err:
@@ -194,7 +189,7 @@ async def browse(update: Update, context: PosContext) -> None:
             return
         page = args[0]
     try:
-        async with context.transaction() as session:
+        async with context.reading() as session:
             categories = [(c, n) for c, n in await catalog_db.list_categories(session) if n > 0]
     except PosError as err:
         await refuse(update, context, err.message)
@@ -224,7 +219,7 @@ async def category(update: Update, context: PosContext) -> None:
         return
     category_id, page = args
     try:
-        async with context.transaction() as session:
+        async with context.reading() as session:
             found = await catalog_db.products_in_category(
                 session, category_id=category_id, page=max(page, 1), per_page=PER_PAGE
             )
@@ -253,9 +248,9 @@ async def card(update: Update, context: PosContext) -> None:
         await answer(update, context, "At least 1.")
         return
     try:
-        async with context.transaction() as session:
+        async with context.reading() as session:
             product = await catalog_db.get_product(session, product_id=product_id)
-            in_cart = await _in_cart(session, update.effective_chat.id, product.id)
+            in_cart = await carts_db.quantity_in_cart(session, chat_id=update.effective_chat.id, product_id=product.id)
     except PosError as err:
         await refuse(update, context, err.message)
         return

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
 from db import carts, catalog
 from db.catalog import MAX_QTY
 from db.errors import InvalidInput, NotFound
+from db.models import Cart
 from tests.factories import make_customer, make_product, run
 
 CHAT = 4242
@@ -137,3 +139,16 @@ async def test_carts_of_different_chats_are_separate(session_factory):
 async def test_bad_chat_id(session_factory):
     with pytest.raises(InvalidInput):
         await run(session_factory, carts.get_cart_view, chat_id="12")
+
+
+async def test_quantity_in_cart_only_reads(session_factory):
+    tea = await run(session_factory, make_product, stock=10)
+    async with session_factory() as session:
+        assert await carts.quantity_in_cart(session, chat_id=CHAT, product_id=tea.id) == 0
+        assert await session.scalar(select(func.count(Cart.id))) == 0  # no cart was created for the asking
+    await run(session_factory, carts.add_item, chat_id=CHAT, product_id=tea.id, qty=3)
+    async with session_factory() as session:
+        assert await carts.quantity_in_cart(session, chat_id=CHAT, product_id=tea.id) == 3
+        assert await carts.quantity_in_cart(session, chat_id=CHAT + 1, product_id=tea.id) == 0  # another chat
+        assert await carts.quantity_in_cart(session, chat_id=CHAT, product_id=tea.id + 1) == 0
+        assert await carts.quantity_in_cart(session, chat_id=CHAT, product_id=2**40) == 0  # no id: nothing, no error

@@ -257,7 +257,7 @@ async def find_text(update: Update, context: PosContext) -> None:
     """A name or phone typed in the Find step: matching customers as buttons (stays in Find)."""
     text = update.effective_message.text.strip()
     try:
-        async with context.transaction() as session:
+        async with context.reading() as session:
             found = await customers_db.find_customers(
                 session, text=text, limit=FIND_LIMIT, default_region=context.settings.phone_region
             )
@@ -288,7 +288,7 @@ async def pick_customer(update: Update, context: PosContext) -> str | int | None
         await refuse(update, context, STALE_BUTTON)
         return None
     try:
-        async with context.transaction() as session:
+        async with context.reading() as session:
             customer = await customers_db.get_customer(session, customer_id=args[0])
     except PosError as err:
         await refuse(update, context, err.message)
@@ -327,7 +327,7 @@ async def new_phone(update: Update, context: PosContext) -> str | int | None:
     region = context.settings.phone_region
     try:
         phone = check_phone(update.effective_message.text, region)
-        async with context.transaction() as session:
+        async with context.reading() as session:
             owner = await phone_owner(session, phone, region)
     except PosError as err:
         await send(update, context, f"{esc(err.message)}\nType the phone number again, or /cancel.")

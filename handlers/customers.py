@@ -111,7 +111,7 @@ async def find(update: Update, context: PosContext) -> None:
         )
         return
     try:
-        async with context.transaction() as session:
+        async with context.reading() as session:
             found = await customers_db.find_customers(
                 session, text=text, limit=FIND_LIMIT, default_region=context.settings.phone_region
             )
@@ -133,7 +133,7 @@ async def card(update: Update, context: PosContext) -> None:
         await refuse(update, context, STALE_BUTTON)
         return
     try:
-        async with context.transaction() as session:
+        async with context.reading() as session:
             customer = await customers_db.get_customer(session, customer_id=args[0])
             history = await customers_db.customer_history(session, customer_id=customer.id, limit=RECENT_SALES)
     except PosError as err:
@@ -180,7 +180,7 @@ async def new_phone(update: Update, context: PosContext) -> str | None:
         region = context.settings.phone_region
         try:
             phone = check_phone(text, region)
-            async with context.transaction() as session:
+            async with context.reading() as session:
                 owner = await phone_owner(session, phone, region)
         except PosError as err:
             await send(update, context, f"{esc(err.message)}\nType the phone number again, or skip.")

@@ -216,7 +216,7 @@ async def add_price(update: Update, context: PosContext) -> int:
 
 
 async def _ask_category(update: Update, context: PosContext) -> None:
-    async with context.transaction() as session:
+    async with context.reading() as session:
         categories = await catalog.list_categories(session)
     rows = [[button(c.name, cb(ADD_NS, "cat", c.id))] for c, _ in categories[:MAX_CATEGORY_BUTTONS]]
     rows.append([button("Skip (no category)", cb(ADD_NS, "cat", 0))])
@@ -266,7 +266,7 @@ async def add_category_button(update: Update, context: PosContext) -> int:
         return ADD_CATEGORY
     category = None
     if args[0]:
-        async with context.transaction() as session:
+        async with context.reading() as session:
             category = next((c.name for c, _ in await catalog.list_categories(session) if c.id == args[0]), None)
         if category is None:
             await refuse(update, context, "That category is gone. Type one, pick another, or skip.")
@@ -303,7 +303,7 @@ async def add_sku_text(update: Update, context: PosContext) -> int:
         await send(update, context, f"“{esc(sku)}” is not a SKU: use {esc(catalog.CODE_FORM)}. Or skip.")
         return ADD_SKU
     try:
-        async with context.transaction() as session:
+        async with context.reading() as session:
             taken = await catalog.get_by_sku(session, sku=sku)
     except NotFound:
         taken = None
@@ -379,7 +379,7 @@ async def edit(update: Update, context: PosContext) -> None:
         await send(update, context, usage(EDIT_USAGE))
         return
     try:
-        async with context.transaction() as session:
+        async with context.reading() as session:
             product = await find_product(session, ref)
     except PosError as error:
         await send(update, context, esc(error.message))
@@ -412,7 +412,7 @@ async def edit_field(update: Update, context: PosContext) -> int | None:
         return ConversationHandler.END
     product_id, number = args
     try:
-        async with context.transaction() as session:
+        async with context.reading() as session:
             product = await catalog.get_product(session, product_id=product_id)
     except PosError as error:
         await refuse(update, context, error.message)
@@ -593,7 +593,7 @@ async def unarchive(update: Update, context: PosContext) -> None:
 # --- /stock and /lowstock ----------------------------------------------------------------------
 async def _stock_page(update: Update, context: PosContext, page: int) -> None:
     try:
-        async with context.transaction() as session:
+        async with context.reading() as session:
             rows = await catalog.list_stock(
                 session, page=page, per_page=STOCK_PER_PAGE, default_threshold=context.settings.low_stock_threshold
             )
@@ -631,7 +631,7 @@ async def stock_button(update: Update, context: PosContext) -> None:
 async def lowstock(update: Update, context: PosContext) -> None:
     """Products at or below their low-stock threshold, emptiest first."""
     default = context.settings.low_stock_threshold
-    async with context.transaction() as session:
+    async with context.reading() as session:
         products = await catalog.low_stock(session, default_threshold=default)
     if not products:
         await send(update, context, "Nothing is running low. 👍")

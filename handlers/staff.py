@@ -136,7 +136,7 @@ async def staff_command(update: Update, context: PosContext) -> None:
     """/staff, /staff add|remove|role ...: list or change the staff."""
     args = context.args or []
     if not args:
-        async with context.transaction() as session:
+        async with context.reading() as session:
             members = await staff_db.list_staff(session)
         text, markup = _list_screen(members, 1)
         await send(update, context, text, markup)
@@ -165,14 +165,14 @@ async def list_button(update: Update, context: PosContext) -> None:
     if args is None:
         await refuse(update, context, STALE_BUTTON)
         return
-    async with context.transaction() as session:
+    async with context.reading() as session:
         members = await staff_db.list_staff(session)
     text, markup = _list_screen(members, args[0])
     await show(update, context, text, markup)
 
 
 async def _member(context: PosContext, telegram_id: int) -> Staff | None:
-    async with context.transaction() as session:
+    async with context.reading() as session:
         members = await staff_db.list_staff(session)
     return next((m for m in members if m.telegram_id == telegram_id), None)
 

@@ -106,15 +106,14 @@ def _cancel_row() -> list[InlineKeyboardButton]:
     return [button("Cancel checkout", cb(NS, "cancel"))]
 
 
-def _customer_rows() -> list[list[InlineKeyboardButton]]:
-    return [
-        [
-            button("No customer", cb(NS, "none")),
-            button("Find customer", cb(NS, "find")),
-            button("New customer", cb(NS, "new")),
-        ],
-        _cancel_row(),
+def _customer_rows(*, find: bool = True) -> list[list[InlineKeyboardButton]]:
+    """No customer, Find customer (unless already finding), New customer; Cancel."""
+    choices = [
+        button("No customer", cb(NS, "none")),
+        *([button("Find customer", cb(NS, "find"))] if find else []),
+        button("New customer", cb(NS, "new")),
     ]
+    return [choices, _cancel_row()]
 
 
 def _heading(view: CartView, draft: Draft, currency: str) -> str:
@@ -247,8 +246,7 @@ async def no_customer(update: Update, context: PosContext) -> str | int | None:
 async def find_customer(update: Update, context: PosContext) -> str | int | None:
     if await _open_draft(update, context) is None:
         return END
-    rows = [[button("No customer", cb(NS, "none")), button("New customer", cb(NS, "new"))], _cancel_row()]
-    await show(update, context, "Type the customer's name or phone number.", keyboard(rows))
+    await show(update, context, "Type the customer's name or phone number.", keyboard(_customer_rows(find=False)))
     return FIND
 
 
@@ -264,7 +262,7 @@ async def find_text(update: Update, context: PosContext) -> None:
     except PosError as err:
         await send(update, context, f"{esc(err.message)}\nType a name or phone number, or /cancel.")
         return None
-    other = [[button("No customer", cb(NS, "none")), button("New customer", cb(NS, "new"))], _cancel_row()]
+    other = _customer_rows(find=False)
     if not found:
         await send(
             update,

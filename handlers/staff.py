@@ -22,7 +22,6 @@ from handlers.render import button, cb, cb_args, cb_pattern, esc, keyboard, line
 
 NS = "staff"
 PER_PAGE = 10
-MAX_TELEGRAM_ID = 2**53  # Telegram user ids fit in 52 bits
 MAX_NAME = 128
 
 USAGE = lines(
@@ -44,7 +43,7 @@ def parse_telegram_id(text: str) -> int | None:
     if not re.fullmatch(r"\d{1,16}", text):
         return None
     value = int(text)
-    return value if 0 < value < MAX_TELEGRAM_ID else None
+    return value if 0 < value < staff_db.MAX_TELEGRAM_ID else None
 
 
 def parse_role(text: str) -> Role | None:

@@ -364,6 +364,12 @@ async def add_cancel(update: Update, context: PosContext) -> int:
 
 
 @requires(Role.MANAGER)
+async def add_busy(update: Update, context: PosContext) -> None:
+    """Another command in the middle of /add: the dialog holds (its next text is still an answer)."""
+    await send(update, context, "You are adding a product: answer the last question, or /cancel.")
+
+
+@requires(Role.MANAGER)
 async def add_use_buttons(update: Update, context: PosContext) -> int:
     """Text at the confirmation: point at the buttons."""
     await send(update, context, "Tap <b>Add product</b> to save it, or /cancel.")
@@ -459,6 +465,12 @@ async def edit_value(update: Update, context: PosContext) -> int:
     context.user_data.pop(("edit", update.effective_chat.id), None)
     await send(update, context, lines("✅ Saved.", "", _card(product, context)), _edit_keyboard(product))
     return ConversationHandler.END
+
+
+@requires(Role.MANAGER)
+async def edit_busy(update: Update, context: PosContext) -> None:
+    """Another command while a new value is awaited: the next text would still become that value."""
+    await send(update, context, "You are changing a product: send the new value, or /cancel to keep it.")
 
 
 @requires(Role.MANAGER)
@@ -675,14 +687,14 @@ def _conversations() -> list[ConversationHandler]:
                     MessageHandler(TEXT, add_use_buttons),
                 ],
             },
-            fallbacks=[CommandHandler("cancel", add_cancel)],
+            fallbacks=[CommandHandler("cancel", add_cancel), MessageHandler(filters.COMMAND, add_busy)],
             allow_reentry=True,
             name="add_product",
         )
         editing = ConversationHandler(
             entry_points=[CallbackQueryHandler(edit_field, pattern=cb_pattern(EDIT_NS, "f"))],
             states={EDIT_VALUE: [MessageHandler(TEXT, edit_value)]},
-            fallbacks=[CommandHandler("cancel", edit_cancel)],
+            fallbacks=[CommandHandler("cancel", edit_cancel), MessageHandler(filters.COMMAND, edit_busy)],
             allow_reentry=True,
             name="edit_product",
         )

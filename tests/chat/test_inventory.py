@@ -188,6 +188,31 @@ async def test_edit_refuses_a_taken_sku_and_cancel_keeps_the_product(manager, se
     assert (await fetch(session_factory, "CREAM-1")).name == "Cream"
 
 
+async def test_another_command_while_a_dialog_waits_does_not_feed_it(manager, session_factory):
+    """A command in the middle of /edit or /add holds the dialog (as the checkout does): the next
+    text is still the answer it waits for, never a search typed after a command that ran."""
+    await product(session_factory, name="Milk", sku="MILK-1", stock=10)
+    await manager.send("/edit MILK-1")
+    await manager.tap("Name")
+    before = await snapshot(session_factory)
+    await manager.send("/stock")
+    assert "You are changing a product" in manager.text and "/cancel" in manager.text
+    assert await snapshot(session_factory) == before
+    await manager.send("/cancel")
+    assert "Nothing changed." in manager.text
+    await manager.send("Yoghurt")  # a search now, not the name of Milk
+    assert (await fetch(session_factory, "MILK-1")).name == "Milk"
+
+    await manager.send("/add")
+    await manager.send("Honey")
+    await manager.send("/lowstock")
+    assert "You are adding a product" in manager.text and "/cancel" in manager.text
+    await manager.send("6")  # still the price step
+    assert "stock" in manager.text
+    await manager.send("/cancel")
+    assert await count_products(session_factory) == 1
+
+
 async def test_edit_usage_unknown_and_forged_buttons(manager, cashier, session_factory):
     await manager.send("/edit")
     assert "Usage: /edit <sku or id>" in manager.text

@@ -166,9 +166,11 @@ async def _read_cart(update: Update, context: PosContext) -> CartView | None:
         return None
 
 
-async def _next_screen(update: Update, context: PosContext, draft: Draft) -> str | int | None:
-    """The next screen for the cart as it is now: payment, cash tendered, or confirm."""
-    view = await _read_cart(update, context)
+async def _next_screen(
+    update: Update, context: PosContext, draft: Draft, view: CartView | None = None
+) -> str | int | None:
+    """The next screen for the cart as it is now (`view` when just read): payment, cash, or confirm."""
+    view = view or await _read_cart(update, context)
     if view is None:
         return None
     if view.is_empty:
@@ -413,7 +415,7 @@ async def tendered(update: Update, context: PosContext) -> str | int | None:
         )
         return None
     draft.tendered_minor = amount
-    return await _next_screen(update, context, draft)
+    return await _next_screen(update, context, draft, view)
 
 
 # --- confirm -------------------------------------------------------------------------------------

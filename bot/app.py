@@ -67,7 +67,7 @@ async def startup(application: Application) -> None:
     services: Services = application.bot_data["services"]
     async with transaction(services.session_factory) as session:
         await staff_db.bootstrap_admins(session, ids=services.settings.admin_ids)
-    async with services.session_factory() as session:
+    async with services.read_factory() as session:
         members = await staff_db.list_staff(session)
     await publish_default_menu(application.bot)
     for member in members:

@@ -27,7 +27,7 @@ from bot.config import TOKEN_HELP, Settings, SettingsError, load_settings
 from db import backup as backup_db
 from db import catalog_io, demo, ledger, reports
 from db import staff as staff_db
-from db.engine import make_engine, make_session_factory, transaction
+from db.engine import make_engine, make_read_session_factory, make_session_factory, transaction
 from db.errors import PosError
 from db.exports import to_csv
 from db.migrate import upgrade
@@ -64,13 +64,16 @@ def _migrate(settings: Settings) -> None:
 
 
 def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]], *, write: bool = True) -> T:
-    """Run `work` in one transaction (rolled back if it raises) on a fresh engine."""
+    """Run `work` in one transaction (rolled back if it raises) on a fresh engine.
+
+    `write=False` reads in a read-only session: a report or a check run beside the bot does not
+    hold SQLite's write lock, so the counter's checkouts do not wait for it.
+    """
 
     async def go() -> T:
         engine = make_engine(settings.database_url)
-        factory = make_session_factory(engine)
         try:
-            context = transaction(factory) if write else factory()
+            context = transaction(make_session_factory(engine)) if write else make_read_session_factory(engine)()
             async with context as session:
                 return await work(session)
         finally:

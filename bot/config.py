@@ -12,6 +12,7 @@ from typing import Annotated
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -25,6 +26,15 @@ TOKEN_HELP = (
 )
 _TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
 _DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+# ISO 4217 codes that are not money a shop takes: no currency, testing, precious metals, SDRs.
+_NOT_SHOP_CURRENCIES = {"XXX", "XTS", "XAU", "XAG", "XPD", "XPT", "XDR", "XBA", "XBB", "XBC", "XBD", "XSU", "XUA"}
+# What to say when pydantic's own check fails (wrong type, out of range) instead of its wording.
+_HINTS = {
+    "daily_report_time": "must be a time of day as HH:MM (24-hour clock), e.g. 21:00",
+    "low_stock_threshold": "must be a whole number from 0 to 1000000",
+    "webhook_port": "must be a port number from 1 to 65535",
+    "admin_ids": "must be Telegram user ids separated by commas, e.g. 111111111,222222222",
+}
 
 
 class SettingsError(Exception):
@@ -38,7 +48,7 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     database_url: str = "sqlite+aiosqlite:///pos.db"
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
-    store_name: str = "POS Bot Store"
+    store_name: str = Field(default="POS Bot Store", min_length=1, max_length=64)
     currency: str = "USD"
     store_timezone: str = "UTC"
     phone_region: str | None = None
@@ -68,14 +78,29 @@ class Settings(BaseSettings):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
 
-    @field_validator("telegram_api_url", "webhook_url")
+    @field_validator("store_name", mode="before")
     @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
+    def _store_name(cls, value):
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty: it is shown on greetings and receipts")
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
         parsed = urlparse(value)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parsed = urlparse(value)
+        if parsed.scheme != "https" or not parsed.netloc:
+            raise ValueError("must be the public https:// URL Telegram posts to (Telegram requires HTTPS)")
         return value.rstrip("/")
 
     @field_validator("database_url")
@@ -87,7 +112,11 @@ class Settings(BaseSettings):
             raise ValueError("is not a database URL (e.g. sqlite+aiosqlite:///pos.db)") from None
         backend, driver = url.get_backend_name(), url.get_driver_name()
         if _DRIVERS.get(backend) != driver:
-            raise ValueError(f"must use sqlite+aiosqlite:// or postgresql+asyncpg:// (got {backend}+{driver})")
+            wanted = f"{backend}+{_DRIVERS[backend]}://" if backend in _DRIVERS else "sqlite+aiosqlite://"
+            raise ValueError(
+                f"must use sqlite+aiosqlite:// or postgresql+asyncpg:// (got {url.drivername}://; "
+                f"did you mean {wanted}?)"
+            )
         return value
 
     @field_validator("admin_ids", mode="before")
@@ -108,7 +137,7 @@ class Settings(BaseSettings):
     @classmethod
     def _currency(cls, value: str) -> str:
         code = value.strip().upper()
-        if not is_known_currency(code):
+        if not is_known_currency(code) or code in _NOT_SHOP_CURRENCIES:
             raise ValueError(f"“{value}” is not an ISO 4217 currency code (e.g. USD, EUR, KES)")
         return code
 
@@ -124,9 +153,12 @@ class Settings(BaseSettings):
     @field_validator("phone_region")
     @classmethod
     def _region(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[A-Za-z]{2}", value.strip()):
-            raise ValueError("must be a two-letter country code such as US or KE")
-        return value.strip().upper() if value else None
+        if value is None:
+            return None
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"“{value}” is not a two-letter country code such as US or KE")
+        return region
 
     @property
     def tz(self) -> ZoneInfo:
@@ -149,6 +181,9 @@ def load_settings(**overrides) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         err = exc.errors(include_input=False, include_url=False)[0]
-        name = str(err["loc"][0]).upper() if err["loc"] else "settings"
-        message = err["msg"].removeprefix("Value error, ")
-        raise SettingsError(f"Setting {name} {message}") from None
+        field = str(err["loc"][0]) if err["loc"] else "settings"
+        if err["type"] == "value_error":  # our own validators speak for themselves
+            message = err["msg"].removeprefix("Value error, ")
+        else:
+            message = _HINTS.get(field) or err["msg"].lower()
+        raise SettingsError(f"Setting {field.upper()} {message}") from None

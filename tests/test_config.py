@@ -49,18 +49,25 @@ def test_values_are_read_from_the_environment_and_dotenv(monkeypatch, tmp_path):
 @pytest.mark.parametrize(
     ("name", "value", "says"),
     [
-        ("DATABASE_URL", "mysql://user@host/db", "sqlite+aiosqlite:// or postgresql+asyncpg://"),
+        ("DATABASE_URL", "mysql://user@host/db", "(got mysql://; did you mean sqlite+aiosqlite://?)"),
         ("DATABASE_URL", "not a url at all", "is not a database URL"),
-        ("DATABASE_URL", "sqlite:///pos.db", "sqlite+aiosqlite://"),
+        ("DATABASE_URL", "sqlite:///pos.db", "(got sqlite://; did you mean sqlite+aiosqlite://?)"),
+        ("DATABASE_URL", "postgresql://pos@db/pos", "did you mean postgresql+asyncpg://?"),
         ("CURRENCY", "XXQ", "not an ISO 4217 currency code"),
+        ("CURRENCY", "XXX", "not an ISO 4217 currency code"),  # "no currency" is not one a shop takes
         ("STORE_TIMEZONE", "Mars/Olympus", "not an IANA time zone"),
         ("ADMIN_IDS", "123,abc", "“abc” is not a Telegram user id"),
         ("ADMIN_IDS", "-5", "is not a Telegram user id"),
-        ("DAILY_REPORT_TIME", "25:00", ""),
-        ("LOW_STOCK_THRESHOLD", "-1", ""),
+        ("DAILY_REPORT_TIME", "25:00", "must be a time of day as HH:MM (24-hour clock), e.g. 21:00"),
+        ("DAILY_REPORT_TIME", "9pm", "must be a time of day as HH:MM"),
+        ("LOW_STOCK_THRESHOLD", "-1", "must be a whole number from 0 to 1000000"),
+        ("LOW_STOCK_THRESHOLD", "few", "must be a whole number from 0 to 1000000"),
         ("TELEGRAM_API_URL", "ftp://example.org", "http:// or https://"),
-        ("WEBHOOK_PORT", "70000", ""),
-        ("PHONE_REGION", "Germany", "two-letter country code"),
+        ("WEBHOOK_URL", "http://shop.example.org/hook", "Telegram requires HTTPS"),
+        ("WEBHOOK_PORT", "70000", "must be a port number from 1 to 65535"),
+        ("PHONE_REGION", "Germany", "not a two-letter country code"),
+        ("PHONE_REGION", "XX", "not a two-letter country code"),
+        ("STORE_NAME", "  ", "must not be empty"),
     ],
 )
 def test_each_malformed_setting_is_one_line_naming_it(monkeypatch, name, value, says):

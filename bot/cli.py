@@ -169,7 +169,7 @@ def cmd_import_products(args: argparse.Namespace) -> int:
     with tqdm(total=len(rows), unit="row", file=sys.stderr, disable=not show_bar, desc="Importing") as bar:
 
         async def work(session: AsyncSession) -> catalog_io.ImportResult:
-            result = await catalog_io.import_rows(session, rows=rows, on_row=bar.update)
+            result = await catalog_io.import_rows(session, rows=rows, on_row=bar.update, currency=settings.currency)
             if result.errors:
                 raise _BadRows(result)
             return result

@@ -260,6 +260,12 @@ async def _auto_sku(session: AsyncSession, product_id: int) -> str:
         candidate = f"{base}-{n}"
 
 
+def _price_text(price_minor: int, currency: str | None) -> str:
+    """A price for the audit log: money when the currency is known (every caller in the app passes
+    it), else the bare minor units."""
+    return money.format_money(price_minor, currency) if currency else str(price_minor)
+
+
 async def add_product(
     session: AsyncSession,
     *,
@@ -271,8 +277,12 @@ async def add_product(
     barcode: str | None = None,
     low_stock_threshold: int | None = None,
     actor: Staff | None = None,
+    currency: str | None = None,
 ) -> Product:
-    """Add a product; initial stock becomes an INITIAL movement; SKU "P00042" when none is given."""
+    """Add a product; initial stock becomes an INITIAL movement; SKU "P00042" when none is given.
+
+    ``currency`` only makes the audit entry show the price as money ("$2.50").
+    """
     name = clean_text(name, "The name", max_len=128)
     price_minor = _check_price(price_minor)
     stock = require_int(stock, "The stock", lo=0, hi=MAX_STOCK)
@@ -312,7 +322,7 @@ async def add_product(
         session,
         actor=actor,
         action="product_add",
-        details=f"{label(product)}: price {price_minor}, stock {stock}"
+        details=f"{label(product)}: price {_price_text(price_minor, currency)}, stock {stock}"
         + (f", category “{category_row.name}”" if category_row else ""),
     )
     return await get_product(session, product_id=product.id)
@@ -329,6 +339,7 @@ async def edit_product(
     barcode: str | _Unset | None = UNSET,
     low_stock_threshold: int | _Unset | None = UNSET,
     actor: Staff | None = None,
+    currency: str | None = None,
 ) -> Product:
     """Change only the given fields. ``category``/``barcode``/``low_stock_threshold`` None clears."""
     product = await get_product(session, product_id=product_id)
@@ -343,7 +354,7 @@ async def edit_product(
     if price_minor is not UNSET:
         new_price = _check_price(price_minor)
         if new_price != product.price_minor:
-            changes.append(f"price {product.price_minor} → {new_price}")
+            changes.append(f"price {_price_text(product.price_minor, currency)} → {_price_text(new_price, currency)}")
             product.price_minor = new_price
     if category is not UNSET:
         category = optional_text(category, "The category", max_len=64)
@@ -384,7 +395,9 @@ async def edit_product(
     return await get_product(session, product_id=product.id)
 
 
-async def set_price(session: AsyncSession, *, product_id: int, price_minor: int, actor: Staff | None = None) -> Product:
+async def set_price(
+    session: AsyncSession, *, product_id: int, price_minor: int, actor: Staff | None = None, currency: str | None = None
+) -> Product:
     """Change a product's price; past sales keep the price they were sold at."""
     price_minor = _check_price(price_minor)
     product = await get_product(session, product_id=product_id)
@@ -392,7 +405,8 @@ async def set_price(session: AsyncSession, *, product_id: int, price_minor: int,
     if old != price_minor:
         product.price_minor = price_minor
         await session.flush()
-        await audit.record(session, actor=actor, action="price", details=f"{label(product)}: {old} → {price_minor}")
+        details = f"{label(product)}: {_price_text(old, currency)} → {_price_text(price_minor, currency)}"
+        await audit.record(session, actor=actor, action="price", details=details)
     return product
 
 

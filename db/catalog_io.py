@@ -193,7 +193,11 @@ async def _by_sku(session: AsyncSession, sku: str) -> Product | None:
 
 
 async def import_rows(
-    session: AsyncSession, *, rows: Iterable[ProductRow], on_row: Callable[[], None] | None = None
+    session: AsyncSession,
+    *,
+    rows: Iterable[ProductRow],
+    on_row: Callable[[], None] | None = None,
+    currency: str | None = None,
 ) -> ImportResult:
     """Upsert each row by SKU in the caller's transaction; collect per-row errors.
 
@@ -203,7 +207,7 @@ async def import_rows(
     for row in rows:
         try:
             async with session.begin_nested():
-                outcome = await _upsert(session, row)
+                outcome = await _upsert(session, row, currency)
         except PosError as exc:
             result.errors.append(RowError(row.line, exc.message))
         else:
@@ -218,7 +222,7 @@ async def import_rows(
     return result
 
 
-async def _upsert(session: AsyncSession, row: ProductRow) -> str:
+async def _upsert(session: AsyncSession, row: ProductRow, currency: str | None) -> str:
     product = await _by_sku(session, row.sku)
     if product is None:
         product = await catalog.add_product(
@@ -230,6 +234,7 @@ async def _upsert(session: AsyncSession, row: ProductRow) -> str:
             sku=row.sku,
             barcode=row.barcode or None,
             low_stock_threshold=row.threshold,
+            currency=currency,
         )
         if row.stock:
             await catalog.move_stock(
@@ -251,7 +256,7 @@ async def _upsert(session: AsyncSession, row: ProductRow) -> str:
     if row.has_threshold and row.threshold != product.low_stock_threshold:
         fields["low_stock_threshold"] = row.threshold
     if fields:
-        await catalog.edit_product(session, product_id=product.id, **fields)
+        await catalog.edit_product(session, product_id=product.id, currency=currency, **fields)
     delta = 0 if row.stock is None else row.stock - product.stock
     if delta:
         await catalog.adjust(session, product_id=product.id, delta=delta, reason=NOTE)

@@ -181,6 +181,7 @@ async def seed_demo(
                 sku=sku,
                 barcode=None if category == "Produce" else ean13(f"200{len(products) + 1:09d}"),
                 low_stock_threshold=threshold,
+                currency=currency,
             )
             products.append(product)
             popularity[product.id] = weight

@@ -152,6 +152,7 @@ async def _save_product(
                 category=category,
                 sku=sku,
                 actor=context.staff,
+                currency=context.currency,
             )
     except PosError as error:
         if update.callback_query:
@@ -454,7 +455,9 @@ async def edit_value(update: Update, context: PosContext) -> int:
     try:
         value = _edit_value(field, text, context.currency)
         async with context.transaction() as session:
-            product = await catalog.edit_product(session, product_id=product_id, actor=context.staff, **{field: value})
+            product = await catalog.edit_product(
+                session, product_id=product_id, actor=context.staff, currency=context.currency, **{field: value}
+            )
     except NotFound as error:
         context.user_data.pop(("edit", update.effective_chat.id), None)
         await send(update, context, esc(error.message))
@@ -495,7 +498,7 @@ async def price(update: Update, context: PosContext) -> None:
             product = await find_product(session, args[0])
             old = product.price_minor
             product = await catalog.set_price(
-                session, product_id=product.id, price_minor=price_minor, actor=context.staff
+                session, product_id=product.id, price_minor=price_minor, actor=context.staff, currency=context.currency
             )
     except PosError as error:
         await send(update, context, esc(error.message))

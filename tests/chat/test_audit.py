@@ -168,3 +168,13 @@ async def test_audit_is_for_admins_only(manager, cashier):
     await cashier.send("/help")
     answer = await cashier.press("audit:page:0:0:1")
     assert "That needs the admin role" in answer["text"]
+
+
+async def test_price_changes_read_as_money_in_the_audit(admin, manager, session_factory):
+    await manager.send("/add Pear juice | 2.50 | 10 | Drinks | PJ1")
+    await manager.send("/price PJ1 2.75")
+    await admin.send("/audit today")
+    assert "Pear juice" in admin.text
+    assert "$2.50 → $2.75" in admin.text
+    assert "price $2.50, stock 10" in admin.text
+    assert "250" not in admin.text.replace("2.50", "")

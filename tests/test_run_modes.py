@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -24,7 +26,8 @@ from bot.app import build_application, shutdown, startup
 from bot.config import Settings
 from bot.fake_server import FakeBotApiServer
 from bot.fake_telegram import FAKE_TOKEN, FakeTelegram
-from bot.run import webhook_path
+from bot.logging_setup import QUIET_LOGGERS, RedactSecrets
+from bot.run import TOKEN_REJECTED, run_polling, webhook_path
 from tests import cli_helpers
 
 database_url = cli_helpers.database_url  # fixture: a fresh, unmigrated database
@@ -191,6 +194,84 @@ def test_webhook_path_is_stable_and_does_not_reveal_the_secret():
     assert webhook_path("abc") == webhook_path("abc") != webhook_path("abd")
     assert "abc" not in webhook_path("abc").removeprefix("telegram-")
     assert webhook_path("abc").startswith("telegram-") and len(webhook_path("abc")) == len("telegram-") + 24
+
+
+# --- a failed start: one line, no traceback, no token ----------------------------------------
+
+OTHER_TOKEN = "987654321:AAHrejected-token-for-tests_000000000000"
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO ")
+
+
+async def ended(process: asyncio.subprocess.Process) -> tuple[int, str]:
+    """The exit code and output (stdout + stderr) of a process that should stop by itself."""
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), STARTUP_LIMIT)
+    except TimeoutError:
+        process.kill()
+        await process.communicate()
+        pytest.fail(f"the bot did not give up within {STARTUP_LIMIT} s")
+    return process.returncode, out.decode() + err.decode()
+
+
+def told(output: str) -> list[str]:
+    """What the operator is told: the output without the INFO log lines of a normal start."""
+    return [line for line in output.splitlines() if not LOG_LINE.match(line)]
+
+
+@pytest.mark.parametrize("mode", ["run", "webhook"])
+async def test_a_token_telegram_rejects_is_one_line_without_the_token_and_exit_2(mode, database_url, tmp_path):
+    webhook = {
+        "WEBHOOK_URL": "https://pos.example.com/hook",
+        "WEBHOOK_SECRET": "s3cret",
+        "WEBHOOK_PORT": str(free_port()),
+    }
+    async with FakeBotApiServer(token=FAKE_TOKEN) as server:  # 401 Unauthorized for any other token
+        env = bot_env(tmp_path, database_url, server.url, TELEGRAM_BOT_TOKEN=OTHER_TOKEN, **webhook)
+        code, output = await ended(await start_bot(tmp_path, env, mode))
+
+    assert code == 2
+    assert told(output) == [TOKEN_REJECTED]
+    assert OTHER_TOKEN not in output and OTHER_TOKEN.split(":")[1] not in output
+
+
+async def test_an_unreachable_bot_api_is_one_line_and_exit_1(database_url, tmp_path):
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    code, output = await ended(await start_bot(tmp_path, bot_env(tmp_path, database_url, closed), "run"))
+
+    assert code == 1
+    [line] = told(output)
+    assert line.startswith(f"Could not reach the Telegram Bot API at {closed}: ")
+    assert FAKE_TOKEN not in output and FAKE_TOKEN.split(":")[1] not in output
+
+
+@pytest.fixture
+def restored_logging():
+    """run_polling configures logging for the process: undo it after the test."""
+    root = logging.getLogger()
+    saved = (root.level, {name: logging.getLogger(name).level for name in QUIET_LOGGERS})
+    yield
+    for handler in root.handlers:
+        for f in [f for f in handler.filters if isinstance(f, RedactSecrets)]:
+            handler.removeFilter(f)
+    root.setLevel(saved[0])
+    for name, level in saved[1].items():
+        logging.getLogger(name).setLevel(level)
+
+
+def test_an_unexpected_error_is_logged_and_told_redacted(tmp_path, monkeypatch, capsys, caplog, restored_logging):
+    def broken(settings, **kwargs):
+        raise RuntimeError(f"POST {settings.telegram_api_url}/bot{FAKE_TOKEN}/getMe went wrong\nsecond line")
+
+    monkeypatch.setattr("bot.run.build_application", broken)
+    settings = Settings(
+        _env_file=None, telegram_bot_token=FAKE_TOKEN, database_url=f"sqlite+aiosqlite:///{tmp_path}/x.db"
+    )
+    assert run_polling(settings) == 1
+
+    err = capsys.readouterr().err
+    stopped = "The bot stopped on an unexpected error: RuntimeError: POST https://api.telegram.org/bot[REDACTED]/getMe"
+    assert err == stopped + " went wrong\n"
+    assert "RuntimeError" in caplog.text and "Traceback" in caplog.text and FAKE_TOKEN not in caplog.text
 
 
 # --- stopping finishes the updates in hand ----------------------------------------------------

@@ -37,8 +37,10 @@ from db.models import Role
 FILES_DIR = Path("console-files")
 DEMO_DB = "demo.db"
 QUIT = {"/quit", "/exit"}
-# The console user of each role: the demo store's staff, so --demo --as cashier is Cal Cashier.
-CONSOLE_USERS = {role: (telegram_id, name) for telegram_id, name, role in reversed(demo.DEMO_STAFF)}
+# In the demo store you are its staff member of your role, so --demo --as cashier is Cal Cashier.
+DEMO_USERS = {role: (telegram_id, name) for telegram_id, name, role in reversed(demo.DEMO_STAFF)}
+# Anywhere else you are the console user: a Telegram id no real user can have (db/staff.py).
+CONSOLE_NAME = "Console"
 
 
 def database_url(settings: Settings, *, demo_mode: bool, db: str | None) -> str:
@@ -144,14 +146,24 @@ def _extension(content: bytes) -> str:
     return ".bin"
 
 
-async def ensure_console_user(factory, role: Role) -> tuple[int, str]:
-    """The console user of this role, added to the staff (or given the role) if needed."""
-    telegram_id, name = CONSOLE_USERS[role]
+async def ensure_console_user(factory, role: Role, *, demo_store: bool) -> tuple[int, str]:
+    """Who you are in the console: (Telegram id, name).
+
+    In a demo store, its staff member of your role (as seeded: never changed). Otherwise the
+    console user, added to the staff or given your role if needed; no other staff row is touched.
+    """
     async with transaction(factory) as session:
-        member = await staff_db.get_active_staff(session, telegram_id=telegram_id)
+        if demo_store:
+            telegram_id, name = DEMO_USERS[role]
+            member = await staff_db.get_active_staff(session, telegram_id=telegram_id)
+            if member is not None and member.role is role and member.name == name:
+                return telegram_id, name
+        member = await staff_db.get_active_staff(session, telegram_id=staff_db.CONSOLE_TELEGRAM_ID)
         if member is None or member.role is not role:
-            member = await staff_db.add_staff(session, telegram_id=telegram_id, role=role, name=name)
-        return telegram_id, member.name or name
+            member = await staff_db.add_staff(
+                session, telegram_id=staff_db.CONSOLE_TELEGRAM_ID, role=role, name=CONSOLE_NAME
+            )
+        return member.telegram_id, member.name or CONSOLE_NAME
 
 
 async def console_session(
@@ -178,7 +190,12 @@ async def console_session(
                     f"Demo store created: {summary.products} products, {summary.customers} customers, "
                     f"{summary.sales} sales over the last {demo.DAYS} days.\n"
                 )
-        user_id, name = await ensure_console_user(factory, role)
+        user_id, name = await ensure_console_user(factory, role, demo_store=seed_demo)
+        if user_id == staff_db.CONSOLE_TELEGRAM_ID:
+            stdout.write(
+                f"Not a demo: you act as the console user “{name} ({role.value})” on "
+                f"{make_url(url).render_as_string(hide_password=True)}, and what you do is recorded there.\n"
+            )
         async with FakeShop(settings, factory) as shop:
             client = shop.client(user_id, name.split()[0] if name else "You", strict=False)
             console = Console(client, stdout, files_dir)

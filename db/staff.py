@@ -19,6 +19,9 @@ from db.errors import Conflict, Forbidden, InvalidInput, NotFound
 from db.models import Role, Staff
 
 MAX_TELEGRAM_ID = 2**53  # Telegram's documented bound for user ids
+# The console's own staff member (bot/console.py): an id no Telegram user can have, so the console
+# never signs in as, or changes, a real person. Still fits BigInteger, JSON and callback data.
+CONSOLE_TELEGRAM_ID = MAX_TELEGRAM_ID + 1
 
 
 def parse_role(value: Any) -> Role:
@@ -30,6 +33,8 @@ def parse_role(value: Any) -> Role:
 
 
 def _check_telegram_id(telegram_id: Any) -> int:
+    if telegram_id == CONSOLE_TELEGRAM_ID and type(telegram_id) is int:
+        return telegram_id
     return require_int(telegram_id, "The Telegram id", lo=1, hi=MAX_TELEGRAM_ID)
 
 

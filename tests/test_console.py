@@ -12,10 +12,13 @@ import pytest
 
 from bot.cli import main
 from bot.config import Settings
-from bot.console import CONSOLE_USERS, console_session
+from bot.console import console_session
 from bot.console import database_url as console_database_url
+from db import staff as staff_db
+from db.engine import make_engine, make_session_factory, transaction
 from db.migrate import upgrade_async
 from db.models import Role
+from db.staff import CONSOLE_TELEGRAM_ID
 from tests import cli_helpers
 from tests.cli_helpers import run_sync, scalar
 
@@ -57,7 +60,6 @@ async def store(database_url, tmp_path, monkeypatch) -> str:
     monkeypatch.chdir(tmp_path)
     await upgrade_async(database_url)
     from db import catalog_io
-    from db.engine import make_engine, make_session_factory, transaction
 
     rows, errors = catalog_io.read_rows(io.StringIO(CATALOG), currency="USD")
     assert not errors
@@ -98,7 +100,8 @@ def test_console_process_with_piped_input_rings_up_a_full_sale(cli_env, capsys, 
     result = run_sync(_console_process(env, tmp_path, FULL_SALE + "\n"))
     code, out, err = result
     assert code == 0, err
-    assert "You are Cal Cashier (cashier)" in out
+    assert "Not a demo: you act as the console user “Console (cashier)” on sqlite+aiosqlite:///" in out
+    assert "You are Console (cashier), Telegram id 9007199254740993." in out
     assert "[1] Whole milk 1 L" in out
     assert "Type the cash tendered" in out
     assert "Tendered: $5.00 · Change: $2.42" in out and "Total: $2.58" in out
@@ -109,9 +112,8 @@ def test_console_process_with_piped_input_rings_up_a_full_sale(cli_env, capsys, 
     assert run_sync(scalar(url, "SELECT total_minor FROM sales")) == 258
     assert run_sync(scalar(url, "SELECT change_minor FROM sales")) == 242
     assert run_sync(scalar(url, "SELECT stock FROM products WHERE sku = 'MILK-1'")) == 8
-    cashier_id = CONSOLE_USERS[Role.CASHIER][0]
     assert run_sync(scalar(url, "SELECT s.telegram_id FROM sales JOIN staff s ON s.id = sales.cashier_id")) == (
-        cashier_id
+        CONSOLE_TELEGRAM_ID
     )
     assert main(["check"]) == 0
 
@@ -168,10 +170,25 @@ async def test_console_user_has_the_chosen_role(store):
     out = await chat(store, "/report\n", role=Role.CASHIER)
     assert "That needs the manager role; yours is cashier." in out
     out = await chat(store, "/help\n", role=Role.MANAGER)
-    assert "You are Mia Manager (manager)" in out and "/report" in out
-    manager_id = CONSOLE_USERS[Role.MANAGER][0]
-    role = await cli_helpers.scalar(store, "SELECT role FROM staff WHERE telegram_id = :id", id=manager_id)
+    assert "You are Console (manager)" in out and "/report" in out
+    role = await cli_helpers.scalar(store, "SELECT role FROM staff WHERE telegram_id = :id", id=CONSOLE_TELEGRAM_ID)
     assert role == "manager"
+
+
+async def test_the_console_user_is_no_telegram_user_and_changes_nobody_else(store):
+    assert CONSOLE_TELEGRAM_ID == 2**53 + 1  # above any Telegram user id, within BigInteger, JSON, callback data
+    # A real cashier whose id the console's admin used to have: the console must not make them admin.
+    engine = make_engine(store)
+    async with transaction(make_session_factory(engine)) as session:
+        await staff_db.add_staff(session, telegram_id=100001, role=Role.CASHIER, name="Real Rita")
+    await engine.dispose()
+    out = await chat(store, "/help\n", role=Role.ADMIN)
+    assert "Not a demo: you act as the console user “Console (admin)”" in out
+    rita = await cli_helpers.scalar(store, "SELECT role || ' ' || name FROM staff WHERE telegram_id = 100001")
+    assert rita == "cashier Real Rita"
+    role = await cli_helpers.scalar(store, "SELECT role FROM staff WHERE telegram_id = :id", id=CONSOLE_TELEGRAM_ID)
+    assert role == "admin"
+    assert await cli_helpers.scalar(store, "SELECT count(*) FROM staff") == 2
 
 
 async def test_photos_and_documents_are_saved_and_their_paths_printed(store, tmp_path):
@@ -188,7 +205,7 @@ async def test_photos_and_documents_are_saved_and_their_paths_printed(store, tmp
 
 async def test_end_of_input_and_quit_leave_cleanly(store):
     out = await chat(store, "")
-    assert "Hello, Cal" in out  # /start is sent for you
+    assert "Hello, Console" in out  # /start is sent for you
     out = await chat(store, "/quit\n/help\n")
     assert "> /help" not in out
 

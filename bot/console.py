@@ -9,7 +9,8 @@ Telegram user would see: each message's visible text, buttons numbered under it.
 
 A bare number presses a button only when the newest keyboard is the bot's latest word (no text
 message from the bot after it) and has that many buttons; otherwise it is sent as text, and "\\5"
-always sends the text "5".
+always sends the text "5". "#5" always presses button 5 of the newest keyboard, even when the bot
+has said something since (say, "Choose one of the buttons above"): a hint line says so then.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ from db.models import Role
 FILES_DIR = Path("console-files")
 DEMO_DB = "demo.db"
 QUIT = {"/quit", "/exit"}
+HELP = (
+    "Type a message or /command; a button's number presses it (\\5 sends the text 5, and #5 presses "
+    "button 5 of the newest buttons even after the bot's text). /quit or Ctrl-D leaves."
+)
+PRESS_HINT = "(#N presses a button of the message above)"
 # In the demo store you are its staff member of your role, so --demo --as cashier is Cal Cashier.
 DEMO_USERS = {role: (telegram_id, name) for telegram_id, name, role in reversed(demo.DEMO_STAFF)}
 # Anywhere else you are the console user: a Telegram id no real user can have (db/staff.py).
@@ -60,6 +66,7 @@ class Console:
         self.out = out
         self.files_dir = files_dir
         self._shown: dict[int, tuple[str, object]] = {}  # message id -> (html, markup) last printed
+        self._hinted: tuple[int, str] | None = None  # the keyboard the last press hint was about
 
     # --- input ---------------------------------------------------------------------------------
     async def handle(self, line: str) -> bool:
@@ -69,9 +76,16 @@ class Console:
             return True
         if text.lower() in QUIT:
             return False
-        keyboard = self.live_keyboard()
-        if keyboard is not None and re.fullmatch(r"\d{1,3}", text) and 1 <= int(text) <= len(keyboard.buttons):
-            _label, data = keyboard.buttons[int(text) - 1]
+        before = len(self.client.messages)
+        explicit = re.fullmatch(r"#\d{1,3}", text)
+        keyboard = self.newest_keyboard() if explicit else self.live_keyboard()
+        number = int(text.lstrip("#")) if explicit or re.fullmatch(r"\d{1,3}", text) else 0
+        buttons = len(keyboard.buttons) if keyboard else 0
+        if explicit and not 1 <= number <= buttons:
+            self._print(f"(no button #{number}: the newest message with buttons has {buttons})")
+            self._print("")
+        elif keyboard is not None and 1 <= number <= buttons:
+            _label, data = keyboard.buttons[number - 1]
             answer = await self.client.press(data, message=keyboard)
             self.show_changes()
             if answer and answer.get("text"):  # the toast or alert Telegram would pop up
@@ -79,9 +93,30 @@ class Console:
                 self._print(f"({kind}) {answer['text']}")
                 self._print("")
         else:
-            await self.client.send(text[1:] if re.fullmatch(r"\\\d+", text) else text)
+            await self.client.send(text[1:] if re.fullmatch(r"\\#?\d+", text) else text)
             self.show_changes()
+            self._hint(before, again=number > 0)  # a number that went as text: the user meant a button
         return True
+
+    def _hint(self, before: int, *, again: bool) -> None:
+        """When the bot answered text with text, under the newest buttons, say how to press them.
+
+        Once per keyboard, unless `again`. Not for a screen edited into a text prompt (the cash
+        tendered): there the bot wants text.
+        """
+        keyboard, messages = self.newest_keyboard(), self.client.messages
+        latest = messages[-1] if len(messages) > before else None
+        if keyboard is None or latest is None or latest.buttons or latest.kind != "text":
+            return
+        about = (keyboard.message_id, repr(keyboard.reply_markup))
+        if again or self._hinted != about:
+            self._hinted = about
+            self._print(PRESS_HINT)
+            self._print("")
+
+    def newest_keyboard(self) -> StoredMessage | None:
+        """The newest message with buttons, whatever came after it."""
+        return next((msg for msg in reversed(self.client.messages) if msg.buttons), None)
 
     def live_keyboard(self) -> StoredMessage | None:
         """The newest keyboard, unless the bot has said something in text since."""
@@ -201,9 +236,7 @@ async def console_session(
             console = Console(client, stdout, files_dir)
             interactive = stdin.isatty()
             stdout.write(
-                f"{settings.store_name} — console. You are {name} ({role.value}), Telegram id {user_id}.\n"
-                "Type a message or /command; type a button's number to press it (\\5 sends the text 5). "
-                "/quit or Ctrl-D leaves.\n\n"
+                f"{settings.store_name} — console. You are {name} ({role.value}), Telegram id {user_id}.\n{HELP}\n\n"
             )
             await _send_line(console, "/start", stdout, echo=True)
             while True:

@@ -154,6 +154,20 @@ async def test_numbers_press_the_newest_keyboard_and_everything_else_is_text(sto
     assert out.count("🔎") >= 2
 
 
+async def test_hash_number_presses_the_newest_buttons_after_the_bot_has_said_something(store):
+    to_confirm = "/search milk\n1\n4\n/cart\n6\n1\n1\n5\n"  # the full sale up to its ✅ Confirm screen
+    out = await chat(store, to_confirm + "abc\n1\n#9\n#1\n")
+    before, _, after = out.partition("> abc\n")
+    assert "[1] ✅ Confirm sale" in before and "(#N presses" not in before
+    # Text where a button was expected: the bot asks for a button, and the console says how to press one.
+    assert "Choose one of the buttons above" in after
+    # A bare "1" is still text there: the bot asks again, and so does the hint. "#9" is no button.
+    assert after.count("(#N presses a button of the message above)") == 2
+    assert "> 1\n" in after and "(no button #9: the newest message with buttons has 2)" in after
+    assert "Tendered: $5.00 · Change: $3.71" in after.partition("> #1\n")[2]
+    assert await cli_helpers.scalar(store, "SELECT count(*) FROM sales") == 1
+
+
 async def test_button_answers_are_shown(store):
     out = await chat(store, "/search milk\n1\n4\n")
     assert "(notice) Added 1 × Whole milk 1 L." in out

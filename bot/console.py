@@ -16,9 +16,11 @@ has said something since (say, "Choose one of the buttons above"): a hint line s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import sys
+import threading
 from pathlib import Path
 from typing import TextIO
 
@@ -231,6 +233,9 @@ async def console_session(
                 f"Not a demo: you act as the console user “{name} ({role.value})” on "
                 f"{make_url(url).render_as_string(hide_password=True)}, and what you do is recorded there.\n"
             )
+        lines: asyncio.Queue[str] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        threading.Thread(target=_read_lines, args=(stdin, loop, lines), name="console-stdin", daemon=True).start()
         async with FakeShop(settings, factory) as shop:
             client = shop.client(user_id, name.split()[0] if name else "You", strict=False)
             console = Console(client, stdout, files_dir)
@@ -243,7 +248,7 @@ async def console_session(
                 if interactive:
                     stdout.write("> ")
                     stdout.flush()
-                line = await asyncio.to_thread(stdin.readline)
+                line = await lines.get()
                 if not line:
                     if interactive:
                         stdout.write("\n")
@@ -253,6 +258,21 @@ async def console_session(
         return 0
     finally:
         await engine.dispose()
+
+
+def _read_lines(stdin: TextIO, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str]) -> None:
+    """Feed stdin to the console line by line, then "" at its end.
+
+    A daemon thread rather than asyncio.to_thread: a read blocked in the default executor would hold
+    up the event loop's shutdown after Ctrl-C until the next Enter.
+    """
+    try:
+        while line := stdin.readline():
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+    except (OSError, ValueError):  # stdin closed under us
+        pass
+    with contextlib.suppress(RuntimeError):  # the loop has already closed: nobody is listening
+        loop.call_soon_threadsafe(lines.put_nowait, "")
 
 
 async def _send_line(console: Console, line: str, stdout: TextIO, *, echo: bool) -> bool:
@@ -270,24 +290,26 @@ def run_console(
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
 ) -> int:
-    """`python -m bot console`: settings validated by the caller; the token is not needed."""
+    """`python -m bot console`: settings validated by the caller; the token is not needed.
+
+    Ctrl-C leaves at once with "Bye." and exit code 130 (what a shell reports for SIGINT).
+    """
     url = database_url(settings, demo_mode=demo, db=db)
     try:
         settings = Settings.model_validate({**settings.model_dump(), "database_url": url})
     except ValidationError as exc:
         message = exc.errors(include_input=False, include_url=False)[0]["msg"].removeprefix("Value error, ")
         raise SettingsError(f"--db {message}") from None
+    out = stdout or sys.stdout
     configure_logging(settings, level=logging.WARNING)
-    upgrade(url)
-    if demo and make_url(url).get_backend_name() == "sqlite":
-        (stdout or sys.stdout).write(f"Demo database: {make_url(url).database}\n")
-    return asyncio.run(
-        console_session(
-            settings,
-            url=url,
-            role=Role(role),
-            seed_demo=demo,
-            stdin=stdin or sys.stdin,
-            stdout=stdout or sys.stdout,
+    try:
+        upgrade(url)
+        if demo and make_url(url).get_backend_name() == "sqlite":
+            out.write(f"Demo database: {make_url(url).database}\n")
+        return asyncio.run(
+            console_session(settings, url=url, role=Role(role), seed_demo=demo, stdin=stdin or sys.stdin, stdout=out)
         )
-    )
+    except KeyboardInterrupt:
+        out.write("\nBye.\n")
+        out.flush()
+        return 130

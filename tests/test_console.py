@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -139,6 +140,37 @@ async def _console_process(env: dict[str, str], cwd: Path, script: str) -> tuple
         await process.communicate()
         raise
     return process.returncode, out.decode(), err.decode()
+
+
+def test_ctrl_c_leaves_at_once_while_waiting_for_input(cli_env, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    code, out = run_sync(_interrupted_console(env, tmp_path))
+    assert code == 130
+    assert out.endswith("\nBye.\n") and "Traceback" not in out
+
+
+async def _interrupted_console(env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    """Start the console with a stdin pipe that stays open, wait for its greeting, then SIGINT."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "bot", "console", "--as", "cashier"),
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        greeting = await asyncio.wait_for(process.stdout.readuntil(b"/start\n"), 120)
+        greeting += await asyncio.wait_for(process.stdout.readuntil(b"\n\n"), 120)  # the bot's answer to /start
+        process.send_signal(signal.SIGINT)
+        rest = await asyncio.wait_for(process.stdout.read(), 10)  # it must not wait for a line of input
+        await asyncio.wait_for(process.wait(), 10)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    return process.returncode, (greeting + rest).decode()
 
 
 # --- how typed lines become actions ------------------------------------------------------------

@@ -21,6 +21,7 @@ import logging
 import re
 import sys
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -45,6 +46,10 @@ HELP = (
     "button 5 of the newest buttons even after the bot's text). /quit or Ctrl-D leaves."
 )
 PRESS_HINT = "(#N presses a button of the message above)"
+# Calls that change what the chat shows: a toast answered before any of them is printed first.
+CHAT_CHANGES = frozenset(
+    {"sendMessage", "sendPhoto", "sendDocument", "editMessageText", "editMessageReplyMarkup", "deleteMessage"}
+)
 # In the demo store you are its staff member of your role, so --demo --as cashier is Cal Cashier.
 DEMO_USERS = {role: (telegram_id, name) for telegram_id, name, role in reversed(demo.DEMO_STAFF)}
 # Anywhere else you are the console user: a Telegram id no real user can have (db/staff.py).
@@ -69,6 +74,10 @@ class Console:
         self.files_dir = files_dir
         self._shown: dict[int, tuple[str, object]] = {}  # message id -> (html, markup) last printed
         self._hinted: tuple[int, str] | None = None  # the keyboard the last press hint was about
+        # Saved files are named <session start>-<message id>-<name>: message ids restart with
+        # every session, so a later session never overwrites an earlier one's files.
+        self._session = datetime.now().strftime("%Y%m%d-%H%M%S")
+        self._saved: dict[int, Path] = {}  # message id -> its file, rewritten if the message is edited
 
     # --- input ---------------------------------------------------------------------------------
     async def handle(self, line: str) -> bool:
@@ -88,12 +97,18 @@ class Console:
             self._print("")
         elif keyboard is not None and 1 <= number <= buttons:
             _label, data = keyboard.buttons[number - 1]
+            calls = len(self.client.fake.calls)
             answer = await self.client.press(data, message=keyboard)
+            # In the order they happened: "Preparing the CSV file…" pops up before the file arrives.
+            done = [c.method for c in self.client.fake.calls[calls:]]
+            toast_first = "answerCallbackQuery" in done and not CHAT_CHANGES.intersection(
+                done[: done.index("answerCallbackQuery")]
+            )
+            if toast_first:
+                self._print_toast(answer)
             self.show_changes()
-            if answer and answer.get("text"):  # the toast or alert Telegram would pop up
-                kind = "alert" if answer.get("show_alert") in (True, "true", "True") else "notice"
-                self._print(f"({kind}) {answer['text']}")
-                self._print("")
+            if not toast_first:
+                self._print_toast(answer)
         else:
             await self.client.send(text[1:] if re.fullmatch(r"\\#?\d+", text) else text)
             self.show_changes()
@@ -161,12 +176,31 @@ class Console:
 
     def _save(self, msg: StoredMessage) -> str:
         self.files_dir.mkdir(parents=True, exist_ok=True)
+        if (path := self._saved.get(msg.message_id)) is not None:
+            path.write_bytes(msg.file or b"")
+            return str(path)
         name = Path(msg.filename or "").name
         if not name or name.endswith("octet-stream"):  # what PTB calls bytes sent without a name
             name = msg.kind + _extension(msg.file or b"")
-        path = self.files_dir / f"{msg.message_id}-{name}"
-        path.write_bytes(msg.file or b"")
+        stem, attempt = f"{self._session}-{msg.message_id}", 1
+        path = self.files_dir / f"{stem}-{name}"
+        while True:
+            try:
+                with path.open("xb") as file:  # never over an existing file
+                    file.write(msg.file or b"")
+                break
+            except FileExistsError:  # another session started in the same second
+                attempt += 1
+                path = self.files_dir / f"{stem}-{attempt}-{name}"
+        self._saved[msg.message_id] = path
         return str(path)
+
+    def _print_toast(self, answer: dict | None) -> None:
+        """The toast or alert Telegram would pop up for a button press, if the bot gave one."""
+        if answer and answer.get("text"):
+            kind = "alert" if answer.get("show_alert") in (True, "true", "True") else "notice"
+            self._print(f"({kind}) {answer['text']}")
+            self._print("")
 
     def _print(self, text: str | None) -> None:
         if text is None:

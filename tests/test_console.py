@@ -247,6 +247,12 @@ async def test_photos_and_documents_are_saved_and_their_paths_printed(store, tmp
     assert "Whole milk 1 L" in saved[1].read_text(encoding="utf-8")
     for path in saved:
         assert f"saved to {path}]" in out
+    # The toast pops up when the button is pressed, before the file it announces arrives.
+    assert out.index("(notice) Preparing the CSV file") < out.index("[document saved to")
+
+    # A later session (whose message ids start over) keeps the earlier session's files.
+    again = await chat(store, "/report today\n1\n", role=Role.ADMIN, files_dir=files)
+    assert len(list(files.iterdir())) == 4 and all(f"saved to {path}]" not in again for path in saved)
 
 
 async def test_end_of_input_and_quit_leave_cleanly(store):

@@ -27,11 +27,6 @@ async def db_checksum(session_factory: SessionFactory) -> str:
     return digest.hexdigest()
 
 
-async def row_counts(session_factory: SessionFactory) -> dict[str, int]:
-    async with session_factory() as session:
-        return {table.name: len((await session.execute(select(table))).all()) for table in Base.metadata.sorted_tables}
-
-
 async def staff_row(session_factory: SessionFactory, telegram_id: int) -> Staff | None:
     async with session_factory() as session:
         return await session.scalar(select(Staff).where(Staff.telegram_id == telegram_id))

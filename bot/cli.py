@@ -33,6 +33,7 @@ from db.exports import to_csv
 from db.migrate import upgrade
 from db.money import format_money
 from db.periods import PERIOD_FORMS, parse_period
+from db.text import counted
 
 T = TypeVar("T")
 ROLES = ("admin", "manager", "cashier")
@@ -144,9 +145,10 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
         print("The store already has products: no demo data added.")
     else:
         print(
-            f"Demo store added: {summary.products} products in {summary.categories} categories, "
-            f"{summary.staff} staff, {summary.customers} customers, {summary.sales} sales "
-            f"({summary.refunds} refunded) over the last {demo.DAYS} days."
+            f"Demo store added: {counted(summary.products, 'product')} in "
+            f"{counted(summary.categories, 'category', 'categories')}, {summary.staff} staff, "
+            f"{counted(summary.customers, 'customer')}, {counted(summary.sales, 'sale')} "
+            f"({summary.refunds} refunded) over the last {counted(demo.DAYS, 'day')}."
         )
     return 0
 
@@ -181,7 +183,8 @@ def cmd_import_products(args: argparse.Namespace) -> int:
             _report_bad_rows(bad.result.errors)
             return 1
     print(
-        f"Imported {len(rows)} products: {result.added} added, {result.updated} updated, {result.unchanged} unchanged."
+        f"Imported {counted(len(rows), 'product')}: {result.added} added, {result.updated} updated, "
+        f"{result.unchanged} unchanged."
     )
     return 0
 
@@ -198,8 +201,7 @@ def _report_bad_rows(errors: list[catalog_io.RowError]) -> None:
     _err(*(str(e) for e in errors[:50]))
     if len(errors) > 50:
         _err(f"... and {len(errors) - 50} more")
-    bad = len(errors)
-    _err(f"Nothing imported: {bad} bad row{'s' if bad != 1 else ''}. Fix the file and run the import again.")
+    _err(f"Nothing imported: {counted(len(errors), 'bad row')}. Fix the file and run the import again.")
 
 
 def cmd_export_products(args: argparse.Namespace) -> int:
@@ -217,7 +219,7 @@ def cmd_export_products(args: argparse.Namespace) -> int:
     else:
         Path(args.file).write_text(text, encoding="utf-8")
         exported = sum(1 for _ in csv.reader(io.StringIO(text))) - 1
-        _err(f"Exported {exported} products to {args.file}")
+        _err(f"Exported {counted(exported, 'product')} to {args.file}")
     return 0
 
 
@@ -242,7 +244,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             sys.stdout.buffer.write(data)
         else:
             Path(args.csv).write_bytes(data)
-            _err(f"Wrote {len(rows)} sale lines to {args.csv}")
+            _err(f"Wrote {counted(len(rows), 'sale line')} to {args.csv}")
     return 0
 
 
@@ -253,37 +255,45 @@ def format_summary(summary: reports.SalesSummary, settings: Settings) -> str:
     def m(minor: int) -> str:
         return format_money(minor, cur)
 
+    def column(count: int, word: str, width: int = 5) -> str:
+        """'    1 sale ', '   12 sales': the count right-aligned and the noun padded, for tables."""
+        number, noun = counted(count, word).split(" ", 1)
+        return f"{number:>{width}} {noun:<{len(word) + 1}}"
+
     out = [f"{settings.store_name} — sales {summary.period.label}", ""]
     if not summary.sales_count and not summary.refunded_count:
         return "\n".join([*out, "No sales in this period."])
     out += [
-        f"Revenue       {m(summary.revenue_minor)} from {summary.sales_count} sales",
+        f"Revenue       {m(summary.revenue_minor)} from {counted(summary.sales_count, 'sale')}",
         f"Average sale  {m(summary.average_basket_minor)}",
         f"Units sold    {summary.units_sold}",
     ]
     if summary.refunded_count:
-        out.append(f"Refunded      {summary.refunded_count} sales, {m(summary.refunded_minor)}")
+        out.append(f"Refunded      {counted(summary.refunded_count, 'sale')}, {m(summary.refunded_minor)}")
     if summary.by_payment:
         out += ["", "By payment"]
-        out += [f"  {p.method.value:<8} {p.count:>5} sales  {m(p.revenue_minor):>12}" for p in summary.by_payment]
+        out += [
+            f"  {p.method.value:<8} {column(p.count, 'sale')}  {m(p.revenue_minor):>12}" for p in summary.by_payment
+        ]
     if summary.by_cashier:
         out += ["", "By cashier"]
         out += [
-            f"  {c.name or c.staff_id!s:<20} {c.count:>5} sales  {m(c.revenue_minor):>12}" for c in summary.by_cashier
+            f"  {c.name or c.staff_id!s:<20} {column(c.count, 'sale')}  {m(c.revenue_minor):>12}"
+            for c in summary.by_cashier
         ]
     for title, stats in (("Best sellers", summary.best), ("Slowest sellers", summary.worst)):
         if stats:
             out += ["", title]
             out += [
-                f"  {s.sku:<10} {s.name:<28} {s.quantity:>5} units in {s.sales_count:>4} sales"
+                f"  {s.sku:<10} {s.name:<28} {column(s.quantity, 'unit')} in {column(s.sales_count, 'sale', 4)}"
                 f"  {m(s.revenue_minor):>12}"
                 for s in stats
             ]
     if summary.unsold_active_count:
-        out += ["", f"{summary.unsold_active_count} products on sale sold nothing in this period."]
+        out += ["", f"{counted(summary.unsold_active_count, 'product')} on sale sold nothing in this period."]
     if len(summary.by_day) > 1:
         out += ["", "By day"]
-        out += [f"  {d.day:%a %Y-%m-%d} {d.count:>5} sales  {m(d.revenue_minor):>12}" for d in summary.by_day]
+        out += [f"  {d.day:%a %Y-%m-%d} {column(d.count, 'sale')}  {m(d.revenue_minor):>12}" for d in summary.by_day]
     return "\n".join(out)
 
 
@@ -345,7 +355,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not mismatches:
         print("Stock ledger OK: every product's stock equals the sum of its movements.")
         return 0
-    print(f"Stock ledger MISMATCH in {len(mismatches)} products:")
+    print(f"Stock ledger MISMATCH in {counted(len(mismatches), 'product')}:")
     for m in mismatches:
         print(
             f"  #{m.product_id} {m.sku} “{m.name}”: stock {m.stock}, movements add up to {m.movements_sum} "

@@ -18,6 +18,7 @@ from db.catalog import effective_threshold
 from db.models import Customer, Product, Sale, SaleStatus
 from db.money import format_money
 from db.reports import ProductStat, SalesSummary
+from db.text import counted  # handlers import it from here, with the rest of their wording
 
 MAX_MESSAGE = 4096
 MAX_CAPTION = 1024
@@ -247,11 +248,6 @@ def sale_details(sale: Sale, *, tz: ZoneInfo) -> str:
         f"Customer: {who}",
         f"Status: {'⚠️ ' if sale.status is SaleStatus.REFUNDED else ''}{esc(status)}",
     )
-
-
-def counted(count: int, word: str) -> str:
-    """'1 sale', '3 sales': a count and its noun (a regular plural)."""
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 # --- the cashier's counter: product buttons, payment methods, receipts -------------------------

@@ -17,9 +17,11 @@ import pytest
 
 from bot.cli import build_parser, main
 from bot.config import TOKEN_HELP
+from db import catalog
 from db.catalog_io import COLUMNS
 from db.demo import DEMO_STAFF
-from tests import cli_helpers
+from db.engine import make_engine, make_session_factory
+from tests import cli_helpers, factories
 from tests.cli_helpers import execute, run_sync, scalar, table_contents
 
 database_url = cli_helpers.database_url  # fixtures: a fresh unmigrated database, and the CLI's environment
@@ -208,7 +210,7 @@ def test_demo_data_then_check_then_a_tampered_ledger(cli_env, capsys):
     run_sync(execute(cli_env, "UPDATE products SET stock = stock + 2 WHERE sku = 'BAK-001'"))
     code, out, _ = run(capsys, "check")
     assert code == 1
-    assert "MISMATCH in 1 products" in out and "BAK-001" in out and "(+2)" in out
+    assert "MISMATCH in 1 product:" in out and "BAK-001" in out and "(+2)" in out
 
 
 def test_demo_store_is_believable(cli_env, capsys):
@@ -353,6 +355,41 @@ def test_export_round_trips_through_import(cli_env, capsys, tmp_path, monkeypatc
 
 
 # --- reports -----------------------------------------------------------------------------------
+
+
+async def _sell_one(url: str, sku: str) -> None:
+    """One card sale of one unit, by a new cashier."""
+    engine = make_engine(url)
+    try:
+        factory = make_session_factory(engine)
+        cashier = await factories.run(factory, factories.make_staff, name="Una")
+        product = await factories.run(factory, catalog.get_by_sku, sku=sku)
+        await factories.sell(factory, cashier=cashier, items=[(product, 1)])
+    finally:
+        await engine.dispose()
+
+
+def test_one_of_anything_is_singular(cli_env, capsys, tmp_path):
+    code, out, _ = run(
+        capsys, "import-products", str(write(tmp_path, "one.csv", "name,price,stock,sku\nTea,2.50,5,T-1\n"))
+    )
+    assert code == 0 and out.startswith("Imported 1 product: 1 added")
+    code, _, err = run(capsys, "import-products", str(write(tmp_path, "bad.csv", "name,price,sku\nTea,abc,T-1\n")))
+    assert code == 1 and "Nothing imported: 1 bad row." in err
+    code, _, err = run(capsys, "export-products", str(tmp_path / "catalog.csv"))
+    assert code == 0 and f"Exported 1 product to {tmp_path / 'catalog.csv'}" in err
+
+    run_sync(_sell_one(cli_env, "T-1"))
+    code, out, err = run(capsys, "report", "--csv", str(tmp_path / "sales.csv"))
+    assert code == 0 and f"Wrote 1 sale line to {tmp_path / 'sales.csv'}" in err
+    assert "Revenue       $2.50 from 1 sale\n" in out
+    assert "  card         1 sale   " in out and "  Una                      1 sale   " in out
+    assert "Tea                              1 unit  in    1 sale   " in out
+    assert "1 sales" not in out and "1 units" not in out and " sales  " not in out
+
+    run_sync(execute(cli_env, "UPDATE products SET stock = stock + 1 WHERE sku = 'T-1'"))
+    code, out, _ = run(capsys, "check")
+    assert code == 1 and "Stock ledger MISMATCH in 1 product:" in out
 
 
 def test_report_of_an_empty_day_and_a_bad_period(cli_env, capsys):

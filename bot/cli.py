@@ -1,9 +1,9 @@
 """`python -m bot <command>`: run the bot, try it in the console, and manage the store.
 
-Exit codes: 0 done; 1 the command ran and failed (bad rows in an import, a ledger mismatch, a
-database error); 2 it could not start (bad arguments, a missing or malformed setting, a missing
-file). Errors are one line on stderr. Commands that open the database upgrade it first, so a
-fresh machine just works; `check` and `backup` only read and never create a database.
+Exit codes (docs/deploy.md lists the same): 0 done; 1 the command ran and failed; 2 it could not
+start (bad arguments or settings, a missing file or database); 130 interrupted (Ctrl-C). Errors
+are one line on stderr. Commands that open the database upgrade it first, so a fresh machine just
+works; `check` and `backup` only read and never create a database.
 """
 
 from __future__ import annotations
@@ -87,7 +87,14 @@ def _require_database(settings: Settings) -> None:
     try:
         backup_db.require_existing(settings.database_url)
     except backup_db.BackupError as exc:
-        raise CliError(str(exc)) from None
+        raise _backup_failure(exc) from None
+
+
+def _backup_failure(exc: backup_db.BackupError) -> CliError:
+    """Exit 2 when nothing could be tried (no database, a bad target), 1 when the copy itself failed."""
+    if isinstance(exc, backup_db.NoDatabase):
+        return CliError(f"{exc} (run `python -m bot migrate` to create it)", 2)
+    return CliError(str(exc), 2 if isinstance(exc, backup_db.BadArguments) else 1)
 
 
 # --- run modes ---------------------------------------------------------------------------------
@@ -343,7 +350,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     try:
         size = backup_db.backup_sqlite(settings.database_url, Path(args.file), overwrite=args.force)
     except backup_db.BackupError as exc:
-        raise CliError(str(exc)) from None
+        raise _backup_failure(exc) from None
     print(f"Backed up {_safe_url(settings.database_url)} to {args.file} ({size:,} bytes).")
     return 0
 
@@ -371,7 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
         description="POS Bot: a point of sale in a Telegram chat. Settings come from the environment and .env.",
-        epilog="Exit codes: 0 done, 1 failed, 2 bad arguments or settings. `python -m bot <command> --help` for more.",
+        epilog="Exit codes: 0 done, 1 failed, 2 could not start (bad arguments or settings, a missing file or "
+        "database), 130 interrupted. `python -m bot <command> --help` for more.",
     )
     sub = parser.add_subparsers(dest="command", metavar="<command>")
 

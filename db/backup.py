@@ -21,13 +21,21 @@ class BackupError(Exception):
     """Why the backup could not be made, in one line."""
 
 
+class BadArguments(BackupError):
+    """Nothing was tried: the database or the target is not usable as given."""
+
+
+class NoDatabase(BadArguments):
+    """The SQLite file DATABASE_URL names does not exist."""
+
+
 def sqlite_file(database_url: str) -> Path | None:
     """The database file of a SQLite URL; None for PostgreSQL. Raises for in-memory SQLite."""
     if not is_sqlite(database_url):
         return None
     name = make_url(database_url).database
     if not name or name == ":memory:":
-        raise BackupError("DATABASE_URL is an in-memory SQLite database: there is no file to back up")
+        raise BadArguments("DATABASE_URL is an in-memory SQLite database: there is no file to back up")
     return Path(name)
 
 
@@ -35,22 +43,24 @@ def require_existing(database_url: str) -> None:
     """Refuse to go on when a SQLite database file does not exist (never create one by accident)."""
     path = sqlite_file(database_url)
     if path is not None and not path.is_file():
-        raise BackupError(f"No database at {path} (DATABASE_URL): nothing there yet")
+        raise NoDatabase(f"No database at {path} (DATABASE_URL): nothing there yet")
 
 
 def backup_sqlite(database_url: str, target: Path, *, overwrite: bool = False) -> int:
     """Copy the live SQLite database to `target`; return the size of the copy in bytes."""
     source = sqlite_file(database_url)
     if source is None:
-        raise BackupError("backup works on SQLite only: for PostgreSQL use pg_dump (see docs/deploy.md)")
+        raise BadArguments("backup works on SQLite only: for PostgreSQL use pg_dump (see docs/deploy.md)")
     require_existing(database_url)
     target = Path(target)
     if target.resolve() == source.resolve():
-        raise BackupError(f"{target} is the database itself: choose another file")
+        raise BadArguments(f"{target} is the database itself: choose another file")
     if target.exists() and not overwrite:
-        raise BackupError(f"{target} already exists (use --force to replace it)")
+        raise BadArguments(f"{target} already exists (use --force to replace it)")
     if not target.parent.is_dir():
-        raise BackupError(f"{target.parent} is not a directory")
+        raise BadArguments(
+            f"No folder {target.parent} to write {target.name} in: create it first, or choose another path"
+        )
 
     partial = target.with_name(f".{target.name}.partial")
     partial.unlink(missing_ok=True)

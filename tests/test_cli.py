@@ -189,8 +189,9 @@ def test_check_refuses_a_missing_sqlite_database_without_creating_it(capsys, mon
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'nothing.db'}")
     code, _out, err = run(capsys, "check")
-    assert code == 1
-    assert "No database at" in err and err.count("\n") == 1
+    assert code == 2  # it could not start
+    missing = f"No database at {tmp_path / 'nothing.db'} (DATABASE_URL): nothing there yet"
+    assert err == missing + " (run `python -m bot migrate` to create it)\n"
     assert not (tmp_path / "nothing.db").exists()
 
 
@@ -462,17 +463,23 @@ def test_backup_restores_to_an_identical_database(capsys, monkeypatch, tmp_path)
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{live}")
     code, _, err = run(capsys, "backup", str(backup))
-    assert code == 1 and "already exists" in err
+    assert (code, err) == (2, f"{backup} already exists (use --force to replace it)\n")
     assert run(capsys, "backup", "--force", str(backup))[0] == 0
     code, _, err = run(capsys, "backup", str(live))
-    assert code == 1 and "the database itself" in err
+    assert code == 2 and "the database itself" in err and err.count("\n") == 1
+    nowhere = tmp_path / "no-such-folder" / "pos.db"
+    code, _, err = run(capsys, "backup", str(nowhere))
+    assert code == 2
+    assert err == f"No folder {nowhere.parent} to write pos.db in: create it first, or choose another path\n"
+    assert not nowhere.parent.exists()
 
 
 def test_backup_of_a_missing_database_creates_nothing(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'missing.db'}")
     code, _, err = run(capsys, "backup", str(tmp_path / "copy.db"))
-    assert code == 1 and "No database at" in err
+    assert code == 2 and "No database at" in err and "(run `python -m bot migrate` to create it)" in err
+    assert err.count("\n") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 

@@ -30,7 +30,7 @@ from db import staff as staff_db
 from db.engine import make_engine, make_read_session_factory, make_session_factory, transaction
 from db.errors import PosError
 from db.exports import to_csv
-from db.migrate import upgrade
+from db.migrate import current_revision, upgrade
 from db.money import format_money
 from db.periods import PERIOD_FORMS, parse_period
 from db.text import counted
@@ -133,8 +133,16 @@ def cmd_console(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = load_settings()
+    url = _safe_url(settings.database_url)
+    before = current_revision(settings.database_url)
     _migrate(settings)
-    print(f"Database {_safe_url(settings.database_url)} is up to date.")
+    after = current_revision(settings.database_url)
+    if before is None:
+        print(f"Created the database at {url} (schema {after}).")
+    elif before != after:
+        print(f"Upgraded the database at {url} from schema {before} to {after}.")
+    else:
+        print(f"Database {url} is up to date (schema {after}).")
     return 0
 
 

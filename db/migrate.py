@@ -7,6 +7,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+
+from db.engine import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,3 +29,17 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 async def upgrade_async(database_url: str, revision: str = "head") -> None:
     # Alembic's env.py runs its own event loop: give it a thread of its own.
     await asyncio.to_thread(upgrade, database_url, revision)
+
+
+def current_revision(database_url: str) -> str | None:
+    """The schema revision the database is at; None when it has none yet (an empty database)."""
+
+    async def read() -> str | None:
+        engine = make_engine(database_url)
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())

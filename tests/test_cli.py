@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from bot.cli import build_parser, main
 from bot.config import TOKEN_HELP
@@ -176,13 +177,20 @@ def test_webhook_names_the_missing_setting(capsys, monkeypatch, tmp_path):
 # --- migrate, demo-data, check -----------------------------------------------------------------
 
 
-def test_migrate_creates_the_schema_and_is_repeatable(cli_env, capsys):
+def test_migrate_creates_the_schema_and_is_repeatable(cli_env, capsys, monkeypatch):
+    shown = make_url(cli_env).render_as_string(hide_password=True)
     code, out, _ = run(capsys, "migrate")
-    assert code == 0 and "up to date" in out
+    head = run_sync(scalar(cli_env, "SELECT version_num FROM alembic_version"))
+    assert (code, out) == (0, f"Created the database at {shown} (schema {head}).\n")
     assert count(cli_env, "products") == 0
     code, out, _ = run(capsys, "migrate")
-    assert code == 0
-    assert run_sync(scalar(cli_env, "SELECT version_num FROM alembic_version"))
+    assert (code, out) == (0, f"Database {shown} is up to date (schema {head}).\n")
+
+    # A database an older release made: what it was and what it is now.
+    revisions = iter(["0000", head])
+    monkeypatch.setattr("bot.cli.current_revision", lambda url: next(revisions))
+    code, out, _ = run(capsys, "migrate")
+    assert (code, out) == (0, f"Upgraded the database at {shown} from schema 0000 to {head}.\n")
 
 
 def test_check_refuses_a_missing_sqlite_database_without_creating_it(capsys, monkeypatch, tmp_path):

@@ -1,8 +1,9 @@
 """A believable demo store: 51 products in 6 categories, staff, customers and a month of sales.
 
 Everything goes through the real operations (catalog, staff, customers, checkout, refunds), so
-the stock ledger, reports and receipts are exactly what a real month would leave behind; only
-the timestamps are moved back afterwards, spread over the last 30 days within opening hours.
+the stock ledger, reports, receipts and audit log are exactly what a real month would leave
+behind; only the timestamps are moved back afterwards, spread over the last 30 days within opening
+hours (an audit entry gets the time of the action it records).
 Seeded from a fixed random seed: the same store every time. Skipped when products exist.
 """
 
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import carts, catalog, customers, staff
 from db.checkout import checkout, refund_sale
-from db.models import CartLine, Customer, PaymentMethod, Product, Role, Sale, Staff, StockMovement
+from db.models import AuditEntry, CartLine, Customer, PaymentMethod, Product, Role, Sale, Staff, StockMovement
 from db.money import decimals
 
 # (telegram id, name, role). The console signs in as the first one of the chosen role.
@@ -153,10 +154,11 @@ async def seed_demo(
     now = (now or datetime.now(UTC)).astimezone(UTC)
     start = now - timedelta(days=DAYS + 1)
 
+    opened = await _audit_mark(session)
     members: list[Staff] = []
     for telegram_id, name, role in DEMO_STAFF:
         members.append(await staff.add_staff(session, telegram_id=telegram_id, role=role, name=name))
-    manager = members[1]
+    admin, manager = members[0], members[1]
     sellers = [members[2], members[3], members[2], members[3], manager]  # cashiers do most of it
 
     shoppers = []
@@ -182,6 +184,7 @@ async def seed_demo(
                 barcode=None if category == "Produce" else ean13(f"200{len(products) + 1:09d}"),
                 low_stock_threshold=threshold,
                 currency=currency,
+                actor=admin,
             )
             products.append(product)
             popularity[product.id] = weight
@@ -189,6 +192,7 @@ async def seed_demo(
     for model in (Product, Staff, Customer):
         await session.execute(update(model).values(created_at=start).execution_options(synchronize_session=False))
     await session.execute(update(StockMovement).values(created_at=start))
+    await _backdate_audit(session, since=opened, when=start)
 
     sales: list[tuple[int, datetime]] = []
     low_ids = {p.id for p in products if p.sku in LEFT_LOW}
@@ -197,12 +201,16 @@ async def seed_demo(
         day = today - timedelta(days=days_ago)
         if days_ago and days_ago % 7 == 0:  # the weekly delivery, first thing in the morning
             delivery = datetime.combine(day, time(7, 30), tzinfo=tz).astimezone(UTC)
+            unpacked = await _audit_mark(session)
             for product in products:
                 if product.id not in low_ids and stock[product.id] < 15:
                     qty = rng.randint(12, 30)
-                    await catalog.restock(session, product_id=product.id, qty=qty, note="weekly delivery")
+                    await catalog.restock(
+                        session, product_id=product.id, qty=qty, note="weekly delivery", actor=manager
+                    )
                     stock[product.id] += qty
                     await _backdate_last_movement(session, product.id, delivery)
+            await _backdate_audit(session, since=unpacked, when=delivery)
         busy = 1.4 if day.weekday() >= 4 else 1.0  # Friday to Sunday
         for moment in _sale_times(rng, day, tz, int(rng.randint(5, 9) * busy), now):
             sale_id = await _ring_up(
@@ -217,8 +225,10 @@ async def seed_demo(
 
     refunds = 0
     for sale_id, moment in (sales[len(sales) // 3], sales[2 * len(sales) // 3]):
+        refunding = await _audit_mark(session)
         await refund_sale(session, sale_id=sale_id, actor=manager, default_threshold=default_threshold)
         when = moment + timedelta(hours=1)
+        await _backdate_audit(session, since=refunding, when=when)
         await session.execute(update(Sale).where(Sale.id == sale_id).values(refunded_at=when))
         await session.execute(
             update(StockMovement)
@@ -228,12 +238,16 @@ async def seed_demo(
         refunds += 1
 
     counted = now - timedelta(hours=2) if now.astimezone(tz).time() > time(10) else now
+    counting = await _audit_mark(session)
     for product in products:
         left = LEFT_LOW.get(product.sku)
         current = (await catalog.get_product(session, product_id=product.id)).stock
         if left is not None and current > left:
-            await catalog.adjust(session, product_id=product.id, delta=left - current, reason="shelf count")
+            await catalog.adjust(
+                session, product_id=product.id, delta=left - current, reason="shelf count", actor=manager
+            )
             await _backdate_last_movement(session, product.id, counted)
+    await _backdate_audit(session, since=counting, when=counted)
 
     return DemoSummary(
         products=len(products),
@@ -300,3 +314,18 @@ async def _ring_up(
 async def _backdate_last_movement(session: AsyncSession, product_id: int, when: datetime) -> None:
     last = await session.scalar(select(func.max(StockMovement.id)).where(StockMovement.product_id == product_id))
     await session.execute(update(StockMovement).where(StockMovement.id == last).values(created_at=when))
+
+
+async def _audit_mark(session: AsyncSession) -> int:
+    """The newest audit entry's id (0 when none): the entries after it are the ones still to come."""
+    return await session.scalar(select(func.coalesce(func.max(AuditEntry.id), 0)))
+
+
+async def _backdate_audit(session: AsyncSession, *, since: int, when: datetime) -> None:
+    """Give the audit entries made after `since` the time of the action they record."""
+    await session.execute(
+        update(AuditEntry)
+        .where(AuditEntry.id > since)
+        .values(created_at=when)
+        .execution_options(synchronize_session=False)
+    )

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from bot.cli import build_parser, main
@@ -22,6 +23,7 @@ from db import catalog
 from db.catalog_io import COLUMNS
 from db.demo import DEMO_STAFF
 from db.engine import make_engine, make_session_factory
+from db.models import AuditEntry, Sale
 from tests import cli_helpers, factories
 from tests.cli_helpers import execute, run_sync, scalar, table_contents
 
@@ -239,6 +241,34 @@ def test_demo_store_is_believable(cli_env, capsys):
     assert code == 0 and "Revenue" in out and "Cal Cashier" in out and "Refunded      2 sales" in out
     code, out, _ = run(capsys, "report", f"{today + timedelta(days=1)}")
     assert code == 0 and "No sales in this period." in out
+
+
+async def _audit_and_refunds(url: str) -> tuple[list[AuditEntry], dict[str, datetime]]:
+    engine = make_engine(url)
+    try:
+        async with make_session_factory(engine)() as session:
+            entries = list((await session.scalars(select(AuditEntry))).all())
+            refunded = (await session.scalars(select(Sale).where(Sale.refunded_at.is_not(None)))).all()
+            return entries, {f"sale #{sale.id}": sale.refunded_at for sale in refunded}
+    finally:
+        await engine.dispose()
+
+
+def test_the_demo_audit_log_tells_the_month_as_it_happened(cli_env, capsys):
+    assert run(capsys, "demo-data")[0] == 0
+    now = datetime.now(UTC)
+    entries, refunded = run_sync(_audit_and_refunds(cli_env))
+    assert len(refunded) == 2 and all(e.created_at <= now for e in entries)
+    assert min(e.created_at for e in entries) < now - timedelta(days=30)  # the store opened a month ago
+    # Each refund is logged when it was made (days ago), by the manager who made it.
+    refunds = [e for e in entries if e.action == "refund"]
+    assert sorted(e.created_at for e in refunds) == sorted(refunded.values())
+    for entry in refunds:
+        assert entry.created_at == refunded[entry.details.split(":")[0]] and entry.actor_name == "Mia Manager"
+    # Today's log (as /audit today shows it) holds this morning's shelf counts only, not the whole month.
+    today = [e for e in entries if e.created_at.date() == now.date()]
+    assert today and {e.action for e in today} == {"adjust"} and len(today) <= len(entries) // 10
+    assert {e.actor_name for e in entries if e.action in ("restock", "adjust")} == {"Mia Manager"}
 
 
 # --- import and export -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from bot.cli import main
 from bot.config import Settings
@@ -101,7 +102,8 @@ def test_console_process_with_piped_input_rings_up_a_full_sale(cli_env, capsys, 
     result = run_sync(_console_process(env, tmp_path, FULL_SALE + "\n"))
     code, out, err = result
     assert code == 0, err
-    assert "Not a demo: you act as the console user “Console (cashier)” on sqlite+aiosqlite:///" in out
+    shown = make_url(cli_env).render_as_string(hide_password=True)
+    assert f"Not a demo: you act as the console user “Console (cashier)” on {shown}, and what you do" in out
     assert "You are Console (cashier), Telegram id 9007199254740993." in out
     assert "[1] Whole milk 1 L" in out
     assert "Type the cash tendered" in out

@@ -23,12 +23,14 @@ from db.checkout import checkout, refund_sale
 from db.models import AuditEntry, CartLine, Customer, PaymentMethod, Product, Role, Sale, Staff, StockMovement
 from db.money import decimals
 
-# (telegram id, name, role). The console signs in as the first one of the chosen role.
+# (telegram id, name, role). The console signs in as the first one of the chosen role. The ids are
+# ones no Telegram user can have (db.staff.RESERVED_TELEGRAM_IDS): demo data loaded into a real
+# store must not make a real person its admin.
 DEMO_STAFF = [
-    (100001, "Ada Admin", Role.ADMIN),
-    (100002, "Mia Manager", Role.MANAGER),
-    (100003, "Cal Cashier", Role.CASHIER),
-    (100004, "Cleo Cashier", Role.CASHIER),
+    (staff.FIRST_DEMO_TELEGRAM_ID, "Ada Admin", Role.ADMIN),
+    (staff.FIRST_DEMO_TELEGRAM_ID + 1, "Mia Manager", Role.MANAGER),
+    (staff.FIRST_DEMO_TELEGRAM_ID + 2, "Cal Cashier", Role.CASHIER),
+    (staff.FIRST_DEMO_TELEGRAM_ID + 3, "Cleo Cashier", Role.CASHIER),
 ]
 
 # category -> [(name, price in major units, own low-stock threshold or None)]

@@ -19,9 +19,13 @@ from db.errors import Conflict, Forbidden, InvalidInput, NotFound
 from db.models import Role, Staff
 
 MAX_TELEGRAM_ID = 2**53  # Telegram's documented bound for user ids
-# The console's own staff member (bot/console.py): an id no Telegram user can have, so the console
-# never signs in as, or changes, a real person. Still fits BigInteger, JSON and callback data.
+# Ids no Telegram user can have, for staff who are not people on Telegram: the console's own user
+# (bot/console.py) and the demo store's staff (db/demo.py). So neither the console nor demo data
+# ever signs in as, or makes an admin of, a real person. They still fit BigInteger, JSON and
+# callback data.
 CONSOLE_TELEGRAM_ID = MAX_TELEGRAM_ID + 1
+FIRST_DEMO_TELEGRAM_ID = MAX_TELEGRAM_ID + 2
+RESERVED_TELEGRAM_IDS = range(CONSOLE_TELEGRAM_ID, FIRST_DEMO_TELEGRAM_ID + 16)
 
 
 def parse_role(value: Any) -> Role:
@@ -33,7 +37,7 @@ def parse_role(value: Any) -> Role:
 
 
 def _check_telegram_id(telegram_id: Any) -> int:
-    if telegram_id == CONSOLE_TELEGRAM_ID and type(telegram_id) is int:
+    if type(telegram_id) is int and telegram_id in RESERVED_TELEGRAM_IDS:
         return telegram_id
     return require_int(telegram_id, "The Telegram id", lo=1, hi=MAX_TELEGRAM_ID)
 

@@ -24,6 +24,7 @@ from db.catalog_io import COLUMNS
 from db.demo import DEMO_STAFF
 from db.engine import make_engine, make_session_factory
 from db.models import AuditEntry, Sale
+from db.staff import MAX_TELEGRAM_ID
 from tests import cli_helpers, factories
 from tests.cli_helpers import execute, run_sync, scalar, table_contents
 
@@ -230,6 +231,8 @@ def test_demo_store_is_believable(cli_env, capsys):
     assert count(cli_env, "customers") >= 5
     staff_ids = {row[1] for row in run_sync(table_contents(cli_env))["staff"]}
     assert {telegram_id for telegram_id, _, _ in DEMO_STAFF} <= staff_ids
+    # Ids no Telegram user can have: demo data in a real store makes no real person its admin.
+    assert all(telegram_id > MAX_TELEGRAM_ID for telegram_id in staff_ids)
     low = run_sync(scalar(cli_env, "SELECT count(*) FROM products WHERE stock <= coalesce(low_stock_threshold, 5)"))
     assert 3 <= low <= 15
     # A month of sales: spread over the days, none in the future, with refunds.

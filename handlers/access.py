@@ -32,6 +32,7 @@ EDIT_IGNORED = "I don't act on edited messages: send the command again as a new 
 # Set on an exception leaving a decorated handler, because PTB gives the error handler a fresh
 # context: whether the update had saved something, and whether its button press was answered.
 COMMITTED_ATTR = "pos_committed"
+DIALOG_KEY = "dialog_number"  # chat_data: the newest dialog started in the chat (open_dialog)
 ANSWERED_ATTR = "pos_answered"
 
 
@@ -134,6 +135,22 @@ def requires(role: Role) -> Callable[[Handler], Handler]:
         return wrapper
 
     return decorate
+
+
+def open_dialog(context: PosContext) -> int:
+    """Note that a dialog starts in this chat and return its number.
+
+    One dialog at a time per chat: a dialog that may still be waiting (say /edit, when /checkout
+    was started over it) compares its number with `dialog_is_current` before it writes, and ends
+    instead of taking text that was meant for something else.
+    """
+    number = context.chat_data.get(DIALOG_KEY, 0) + 1
+    context.chat_data[DIALOG_KEY] = number
+    return number
+
+
+def dialog_is_current(context: PosContext, number: int | None) -> bool:
+    return number is not None and context.chat_data.get(DIALOG_KEY) == number
 
 
 def _tag(error: Exception, context: PosContext) -> None:

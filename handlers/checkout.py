@@ -25,7 +25,7 @@ from db.carts import CartView
 from db.errors import Conflict, InvalidInput, OutOfStock, PosError, StaleCart
 from db.models import PaymentMethod, Role
 from db.money import parse_money, to_decimal
-from handlers.access import STALE_BUTTON, answer, refuse, requires, send, show
+from handlers.access import STALE_BUTTON, answer, open_dialog, refuse, requires, send, show
 from handlers.cart import EMPTY, FOREIGN_CART, cart_lines, cart_screen, own_cart
 from handlers.context import PosContext
 from handlers.customers import (
@@ -229,6 +229,7 @@ async def start(update: Update, context: PosContext) -> str | int | None:
         return END
     draft = Draft(cart_id=view.cart_id)
     _drafts(context)[update.effective_user.id] = draft
+    open_dialog(context)
     text = lines("🧾 <b>Checkout</b>", cart_lines(view, context.currency), "", "Who is the customer?")
     await show(update, context, text, keyboard(_customer_rows()))
     return CUSTOMER

@@ -14,7 +14,7 @@ from db.catalog import clean_text
 from db.customers import CustomerHistory
 from db.errors import Conflict, InvalidInput, PosError
 from db.models import Customer, Role, SaleStatus
-from handlers.access import STALE_BUTTON, refuse, requires, send, show
+from handlers.access import STALE_BUTTON, open_dialog, refuse, requires, send, show
 from handlers.context import PosContext
 from handlers.render import (
     button,
@@ -156,6 +156,7 @@ async def new_start(update: Update, context: PosContext) -> str:
     """/newcustomer: ask for the name."""
     _close(update, context)
     _draft(update, context)
+    open_dialog(context)
     await send(update, context, "👤 New customer. What is their name? (/cancel to stop)")
     return ASK_NAME
 

@@ -27,7 +27,7 @@ from db import catalog
 from db.errors import InvalidInput, NotFound, PosError
 from db.models import Product, Role
 from db.money import accepted_forms, parse_money
-from handlers.access import STALE_BUTTON, answer, refuse, requires, send, show
+from handlers.access import STALE_BUTTON, answer, dialog_is_current, open_dialog, refuse, requires, send, show
 from handlers.context import PosContext
 from handlers.render import (
     button,
@@ -70,6 +70,7 @@ EDIT_FIELDS: dict[int, tuple[str, str]] = {
     5: ("low_stock_threshold", "Low-stock threshold"),
 }
 CLEAR_WORDS = {"-", "none", "default"}
+SKIP_WORDS = {"skip", "-"}  # typed instead of the Skip button in the /add dialog
 
 
 def usage(form: str, problem: str | None = None) -> str:
@@ -168,6 +169,7 @@ async def add(update: Update, context: PosContext) -> int:
     """`/add name | price | stock [| category [| sku]]` in one line, or `/add` alone for the dialog."""
     rest = _command_text(update)
     _drop_draft(update, context)  # a new /add replaces an unfinished one
+    _draft(update, context)["dialog"] = open_dialog(context)
     if not rest:
         await send(update, context, "New product. What is its <b>name</b>? (/cancel to stop)")
         return ADD_NAME
@@ -250,6 +252,10 @@ async def add_stock(update: Update, context: PosContext) -> int:
 async def add_category_text(update: Update, context: PosContext) -> int:
     """Dialog step 4: a typed category (new or existing)."""
     category = " ".join((update.effective_message.text or "").split())
+    if category.lower() in SKIP_WORDS:
+        _draft(update, context)["category"] = None
+        await _ask_sku(update, context)
+        return ADD_SKU
     if not category or len(category) > 64:
         await send(update, context, "A category is 1 to 64 characters. Type one, pick one, or skip.")
         return ADD_CATEGORY
@@ -300,6 +306,9 @@ async def _ask_confirm(update: Update, context: PosContext) -> int:
 async def add_sku_text(update: Update, context: PosContext) -> int:
     """Dialog step 5: a typed SKU, refused in place when malformed or taken."""
     sku = (update.effective_message.text or "").strip()
+    if sku.lower() in SKIP_WORDS:
+        _draft(update, context)["sku"] = None
+        return await _ask_confirm(update, context)
     if not catalog.CODE_RE.fullmatch(sku):
         await send(update, context, f"“{esc(sku)}” is not a SKU: use {esc(catalog.CODE_FORM)}. Or skip.")
         return ADD_SKU
@@ -327,8 +336,11 @@ async def add_sku_skip(update: Update, context: PosContext) -> int:
 async def add_save(update: Update, context: PosContext) -> int:
     """Confirmed: add the product and show its card."""
     draft = _draft(update, context)
-    if not {"name", "price_minor", "stock"} <= draft.keys():
-        await refuse(update, context, "This dialog has expired: start again with /add.")
+    if not {"name", "price_minor", "stock"} <= draft.keys() or not dialog_is_current(context, draft.get("dialog")):
+        _drop_draft(update, context)
+        await refuse(
+            update, context, "This dialog has expired or was interrupted by another one: start again with /add."
+        )
         return ConversationHandler.END
     product = await _save_product(
         update,
@@ -425,7 +437,7 @@ async def edit_field(update: Update, context: PosContext) -> int | None:
         await refuse(update, context, error.message)
         return ConversationHandler.END
     field, _ = EDIT_FIELDS[number]
-    context.user_data[("edit", update.effective_chat.id)] = (product.id, field)
+    context.user_data[("edit", update.effective_chat.id)] = (product.id, field, open_dialog(context))
     await answer(update, context)
     await send(update, context, lines(_edit_prompt(product, field, context), "(/cancel to keep it as it is)"))
     return EDIT_VALUE
@@ -450,7 +462,16 @@ async def edit_value(update: Update, context: PosContext) -> int:
     if pending is None:
         await send(update, context, usage(EDIT_USAGE, "Open a product card first, then pick the field to change."))
         return ConversationHandler.END
-    product_id, field = pending
+    product_id, field, dialog = pending
+    if not dialog_is_current(context, dialog):  # another dialog was started over this one
+        context.user_data.pop(("edit", update.effective_chat.id), None)
+        await send(
+            update,
+            context,
+            "That edit was interrupted by another dialog, so nothing was changed: "
+            "pick the field on the product card again.",
+        )
+        return ConversationHandler.END
     text = update.effective_message.text or ""
     try:
         value = _edit_value(field, text, context.currency)

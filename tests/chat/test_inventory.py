@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from db import catalog as catalog_db
 from db.errors import NotFound
 from db.models import MovementReason
 from tests.chat.conftest import MANAGER_ID
@@ -211,6 +212,44 @@ async def test_another_command_while_a_dialog_waits_does_not_feed_it(manager, se
     assert "stock" in manager.text
     await manager.send("/cancel")
     assert await count_products(session_factory) == 1
+
+
+async def test_a_dialog_started_over_edit_or_add_ends_them_instead_of_feeding_them(manager, session_factory):
+    """/checkout and /newcustomer can start while /edit or /add waits (they come first in the
+    handler order); when they end, the text typed next must not become the product's name."""
+    await product(session_factory, name="Milk", sku="MILK-1", stock=10)
+    await manager.send("/edit MILK-1")
+    await manager.tap("Name")
+    await manager.send("/newcustomer")
+    assert "New customer" in manager.text
+    await manager.send("/cancel")
+    await manager.send("Yoghurt")
+    assert "interrupted by another dialog" in manager.text
+    assert (await fetch(session_factory, "MILK-1")).name == "Milk"
+
+    await manager.send("/add")
+    await manager.send("Honey")
+    await manager.send("4.50")
+    await manager.send("/newcustomer")
+    await manager.send("/cancel")
+    await manager.send("7")  # the /add dialog's stock step, taken after the other dialog
+    await manager.send("skip")  # no category
+    await manager.send("skip")  # an automatic SKU
+    assert "SKU: automatic" in manager.text and "Category: —" in manager.text
+    answer = await manager.tap("Add product")
+    assert "interrupted" in answer["text"]
+    assert await count_products(session_factory) == 1
+
+
+async def test_typing_skip_in_the_add_dialog_skips(manager, session_factory):
+    await manager.send("/add")
+    for text in ("Honey", "4.50", "7", "skip", "SKIP"):
+        await manager.send(text)
+    assert "SKU: automatic" in manager.text and "Category: —" in manager.text
+    await manager.tap("Add product")
+    async with session_factory() as session:
+        (honey,) = (await catalog_db.search_products(session, text="Honey")).items
+    assert honey.category_id is None and honey.sku.startswith("P")
 
 
 async def test_edit_usage_unknown_and_forged_buttons(manager, cashier, session_factory):

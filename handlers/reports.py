@@ -31,12 +31,14 @@ from handlers.render import (
     cb_args,
     cb_pattern,
     clip,
+    counted,
     customer_line,
     esc,
     keyboard,
     lines,
     local_time,
     money,
+    payment_label,
     sale_details,
     sales_summary_text,
     split_message,
@@ -128,7 +130,7 @@ async def export_button(update: Update, context: PosContext) -> None:
         chat.id,
         content,
         filename=f"sales_{span}.{kind}",
-        caption=esc(f"Sales {period.label}: {len(rows)} sale lines"),
+        caption=esc(f"Sales {period.label}: {counted(len(rows), 'sale line')}"),
     )
 
 
@@ -260,7 +262,7 @@ async def _show_history(update: Update, context: PosContext, customer_id: int) -
     currency = context.currency
     rows = [
         f"#{s.id} {local_time(s.created_at, context.tz)} — {money(s.total_minor, s.currency)}, "
-        f"{s.payment_method.value}, {sum(line.quantity for line in s.lines)} items"
+        f"{payment_label(s.payment_method)}, {counted(sum(line.quantity for line in s.lines), 'item')}"
         + (" — <i>refunded</i>" if s.status is SaleStatus.REFUNDED else "")
         for s in history.sales
     ]

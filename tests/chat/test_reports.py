@@ -262,7 +262,7 @@ async def test_history_of_one_customer(manager, session_factory, week):
     text = manager.text
     assert "Ann Lee (+4915112345678)" in text
     assert "Purchases: 1 · Total spent: $2.50" in text
-    assert f"#{week.s2.id} 2026-11-18 12:00 — $2.50, card, 1 items" in text
+    assert f"#{week.s2.id} 2026-11-18 12:00 — $2.50, Card, 1 item" in text
 
 
 async def test_history_with_several_matches_offers_buttons(manager, session_factory, week):

@@ -112,7 +112,8 @@ class Console:
         else:
             await self.client.send(text[1:] if re.fullmatch(r"\\#?\d+", text) else text)
             self.show_changes()
-            self._hint(before, again=number > 0)  # a number that went as text: the user meant a button
+            if not text.startswith("/"):  # a command's answer is no answer to the buttons above
+                self._hint(before, again=number > 0)  # a number that went as text: the user meant a button
         return True
 
     def _hint(self, before: int, *, again: bool) -> None:

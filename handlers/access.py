@@ -20,7 +20,7 @@ from telegram.ext import ApplicationHandlerStop, ConversationHandler
 from db import staff as staff_db
 from db.models import Role
 from handlers.context import PosContext
-from handlers.render import esc
+from handlers.render import cb_args, esc
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +160,16 @@ def _tag(error: Exception, context: PosContext) -> None:
         setattr(error, ANSWERED_ATTR, getattr(error, ANSWERED_ATTR, False) or context.callback_answered)
     except AttributeError:  # an exception class with __slots__: the error handler assumes nothing saved
         pass
+
+
+async def pressed(update: Update, context: PosContext, ns: str, action: str, count: int) -> list[int] | None:
+    """The integer arguments of the pressed button's `ns:action:...` payload; None, after telling
+    the user the button is no longer valid, when the payload is malformed or forged."""
+    query = update.callback_query
+    args = cb_args(query.data if query else None, ns, action, count)
+    if args is None:
+        await refuse(update, context, STALE_BUTTON)
+    return args
 
 
 async def refuse(update: Update, context: PosContext, text: str) -> None:

@@ -15,7 +15,7 @@ from db import carts as carts_db
 from db.carts import CartView
 from db.errors import Forbidden, PosError
 from db.models import Role
-from handlers.access import STALE_BUTTON, answer, refuse, requires, send, show
+from handlers.access import STALE_BUTTON, answer, pressed, refuse, requires, send, show
 from handlers.context import PosContext
 from handlers.render import button, cb, cb_args, cb_pattern, clip, counted, esc, keyboard, lines, money
 
@@ -145,9 +145,8 @@ async def change_line(update: Update, context: PosContext) -> None:
 @requires(Role.CASHIER)
 async def clear(update: Update, context: PosContext) -> None:
     """Clear cart: only the cart the screen showed; a changed cart is shown again instead."""
-    args = cb_args(update.callback_query.data, NS, "clear", 2)
+    args = await pressed(update, context, NS, "clear", 2)
     if args is None:
-        await refuse(update, context, STALE_BUTTON)
         return
     cart_id, version = args
     chat_id = update.effective_chat.id

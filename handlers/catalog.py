@@ -15,12 +15,11 @@ from db import carts as carts_db
 from db import catalog as catalog_db
 from db.errors import NotFound, PosError
 from db.models import Product, Role
-from handlers.access import STALE_BUTTON, answer, refuse, requires, send, show
+from handlers.access import answer, pressed, refuse, requires, send, show
 from handlers.context import PosContext
 from handlers.render import (
     button,
     cb,
-    cb_args,
     cb_pattern,
     clip,
     counted,
@@ -166,9 +165,8 @@ async def search_text(update: Update, context: PosContext) -> None:
 @requires(Role.CASHIER)
 async def search_page(update: Update, context: PosContext) -> None:
     """‹ › on a search result."""
-    args = cb_args(update.callback_query.data, NS, "sp", 2)
+    args = await pressed(update, context, NS, "sp", 2)
     if args is None:
-        await refuse(update, context, STALE_BUTTON)
         return
     number, page = args
     text = context.chat_data.get("searches", {}).get(number)
@@ -183,9 +181,8 @@ async def browse(update: Update, context: PosContext) -> None:
     """/browse and the "Categories" button: categories with their number of products on sale."""
     page = 1
     if update.callback_query:
-        args = cb_args(update.callback_query.data, NS, "cats", 1)
+        args = await pressed(update, context, NS, "cats", 1)
         if args is None:
-            await refuse(update, context, STALE_BUTTON)
             return
         page = args[0]
     try:
@@ -213,9 +210,8 @@ async def browse(update: Update, context: PosContext) -> None:
 @requires(Role.CASHIER)
 async def category(update: Update, context: PosContext) -> None:
     """A category's products on sale, in stock first."""
-    args = cb_args(update.callback_query.data, NS, "c", 2)
+    args = await pressed(update, context, NS, "c", 2)
     if args is None:
-        await refuse(update, context, STALE_BUTTON)
         return
     category_id, page = args
     try:
@@ -239,9 +235,8 @@ async def category(update: Update, context: PosContext) -> None:
 @requires(Role.CASHIER)
 async def card(update: Update, context: PosContext) -> None:
     """Open a product card, or step its quantity (− qty +)."""
-    args = cb_args(update.callback_query.data, NS, "p", 2)
+    args = await pressed(update, context, NS, "p", 2)
     if args is None:
-        await refuse(update, context, STALE_BUTTON)
         return
     product_id, qty = args
     if qty < 1:
@@ -268,9 +263,8 @@ async def card(update: Update, context: PosContext) -> None:
 @requires(Role.CASHIER)
 async def add_to_cart(update: Update, context: PosContext) -> None:
     """ "Add N to cart" on a product card."""
-    args = cb_args(update.callback_query.data, NS, "add", 2)
+    args = await pressed(update, context, NS, "add", 2)
     if args is None:
-        await refuse(update, context, STALE_BUTTON)
         return
     product_id, qty = args
     chat_id = update.effective_chat.id

@@ -25,7 +25,7 @@ from db.carts import CartView
 from db.errors import Conflict, InvalidInput, OutOfStock, PosError, StaleCart
 from db.models import PaymentMethod, Role
 from db.money import parse_money, to_decimal
-from handlers.access import STALE_BUTTON, answer, open_dialog, refuse, requires, send, show
+from handlers.access import STALE_BUTTON, answer, open_dialog, pressed, refuse, requires, send, show
 from handlers.cart import EMPTY, FOREIGN_CART, cart_lines, cart_screen, own_cart
 from handlers.context import PosContext
 from handlers.customers import (
@@ -200,11 +200,10 @@ async def _open_draft(update: Update, context: PosContext) -> Draft | None:
 @requires(Role.CASHIER)
 async def start(update: Update, context: PosContext) -> str | int | None:
     """/checkout or the cart's Checkout button: review the cart and ask for the customer."""
-    pressed = None
+    shown = None  # the (cart id, version) of the screen whose Checkout button was pressed
     if update.callback_query:
-        pressed = cb_args(update.callback_query.data, NS, "go", 2)
-        if pressed is None:
-            await refuse(update, context, STALE_BUTTON)
+        shown = await pressed(update, context, NS, "go", 2)
+        if shown is None:
             return None
     if newcustomer_open(update, context):
         await refuse(update, context, "Finish registering the customer first, or /cancel it.")
@@ -212,8 +211,8 @@ async def start(update: Update, context: PosContext) -> str | int | None:
     view = await _read_cart(update, context)
     if view is None:
         return None
-    if pressed is not None:
-        cart_id, version = pressed
+    if shown is not None:
+        cart_id, version = shown
         if cart_id != view.cart_id:
             await refuse(update, context, FOREIGN_CART)
             return None
@@ -284,9 +283,8 @@ async def pick_customer(update: Update, context: PosContext) -> str | int | None
     draft = await _open_draft(update, context)
     if draft is None:
         return END
-    args = cb_args(update.callback_query.data, NS, "pick", 1)
+    args = await pressed(update, context, NS, "pick", 1)
     if args is None:
-        await refuse(update, context, STALE_BUTTON)
         return None
     try:
         async with context.reading() as session:
@@ -423,9 +421,8 @@ async def tendered(update: Update, context: PosContext) -> str | int | None:
 @requires(Role.CASHIER)
 async def confirm(update: Update, context: PosContext) -> str | int | None:
     """Record the sale, once; a repeat shows the sale already recorded, a stale screen the cart."""
-    args = cb_args(update.callback_query.data, NS, "ok", 2)
+    args = await pressed(update, context, NS, "ok", 2)
     if args is None:
-        await refuse(update, context, STALE_BUTTON)
         return None
     cart_id, version = args
     draft = _draft(update, context)

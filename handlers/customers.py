@@ -14,12 +14,11 @@ from db.catalog import clean_text
 from db.customers import CustomerHistory
 from db.errors import Conflict, InvalidInput, PosError
 from db.models import Customer, Role, SaleStatus
-from handlers.access import STALE_BUTTON, open_dialog, refuse, requires, send, show
+from handlers.access import open_dialog, pressed, refuse, requires, send, show
 from handlers.context import PosContext
 from handlers.render import (
     button,
     cb,
-    cb_args,
     cb_pattern,
     clip,
     customer_label,
@@ -128,9 +127,8 @@ async def find(update: Update, context: PosContext) -> None:
 @requires(Role.CASHIER)
 async def card(update: Update, context: PosContext) -> None:
     """A customer's card with contact details and recent purchases."""
-    args = cb_args(update.callback_query.data, NS, "show", 1)
+    args = await pressed(update, context, NS, "show", 1)
     if args is None:
-        await refuse(update, context, STALE_BUTTON)
         return
     try:
         async with context.reading() as session:

@@ -27,7 +27,7 @@ from db import catalog
 from db.errors import InvalidInput, NotFound, PosError
 from db.models import Product, Role
 from db.money import accepted_forms, parse_money
-from handlers.access import STALE_BUTTON, answer, dialog_is_current, open_dialog, refuse, requires, send, show
+from handlers.access import STALE_BUTTON, answer, dialog_is_current, open_dialog, pressed, refuse, requires, send, show
 from handlers.context import PosContext
 from handlers.render import (
     button,
@@ -267,9 +267,8 @@ async def add_category_text(update: Update, context: PosContext) -> int:
 @requires(Role.MANAGER)
 async def add_category_button(update: Update, context: PosContext) -> int:
     """Dialog step 4: an existing category picked, or skipped (id 0)."""
-    args = cb_args(update.callback_query.data, ADD_NS, "cat", 1)
+    args = await pressed(update, context, ADD_NS, "cat", 1)
     if args is None:
-        await refuse(update, context, STALE_BUTTON)
         return ADD_CATEGORY
     category = None
     if args[0]:

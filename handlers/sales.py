@@ -16,9 +16,9 @@ from db import checkout as checkout_db
 from db.errors import PosError
 from db.models import Role, Sale, SaleStatus
 from db.periods import Period, parse_period, period_for_days
-from handlers.access import STALE_BUTTON, refuse, requires, show
+from handlers.access import STALE_BUTTON, pressed, refuse, requires, show
 from handlers.context import PosContext
-from handlers.render import cb_args, cb_pattern, clip, counted, esc, keyboard, lines, local_time, money, pager_row
+from handlers.render import cb_pattern, clip, counted, esc, keyboard, lines, local_time, money, pager_row
 
 NS = "sales"
 PER_PAGE = 40  # ~70 characters a line: far below 4096
@@ -84,9 +84,8 @@ async def sales(update: Update, context: PosContext) -> None:
 @requires(Role.CASHIER)
 async def sales_page(update: Update, context: PosContext) -> None:
     """‹ › on a sales list."""
-    args = cb_args(update.callback_query.data, NS, "pg", 3)
+    args = await pressed(update, context, NS, "pg", 3)
     if args is None:
-        await refuse(update, context, STALE_BUTTON)
         return
     try:
         first, last = date.fromordinal(args[0]), date.fromordinal(args[1])

@@ -15,7 +15,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from db import staff as staff_db
 from db.errors import PosError
 from db.models import Role, Staff
-from handlers.access import STALE_BUTTON, refuse, requires, send, show
+from handlers.access import STALE_BUTTON, pressed, refuse, requires, send, show
 from handlers.context import PosContext
 from handlers.menu import publish_menu
 from handlers.render import button, cb, cb_args, cb_pattern, esc, keyboard, lines, pager_row
@@ -160,9 +160,8 @@ async def staff_command(update: Update, context: PosContext) -> None:
 @requires(Role.ADMIN)
 async def list_button(update: Update, context: PosContext) -> None:
     """‹ › through the staff list."""
-    args = cb_args(update.callback_query.data, NS, "list", 1)
+    args = await pressed(update, context, NS, "list", 1)
     if args is None:
-        await refuse(update, context, STALE_BUTTON)
         return
     async with context.reading() as session:
         members = await staff_db.list_staff(session)

@@ -1,7 +1,7 @@
 """A cashier's /cart while a manager's /report month renders: does the counter stay responsive?
 
 The production Application (handlers, per-chat update processor) runs over the fake Telegram
-(bot.chat.FakeShop) on a temporary SQLite file; staff, 40 products and 100 sales (rung up through
+(bot.testing.chat.FakeShop) on a temporary SQLite file; staff, 40 products and 100 sales (rung up through
 carts.add_item and checkout.checkout, one transaction per tap as the bot does) are seeded with
 the db functions, then the sales and their lines are copied with INSERT ... SELECT up to
 ``--sales`` (ringing up thousands one by one takes minutes; the copies add rows, not realism).
@@ -66,12 +66,12 @@ from benchmarks._common import (
     progress,
     ratio,
 )
-from bot.chat import FakeShop
-from bot.config import Settings
 from bot.processor import PerChatUpdateProcessor
+from bot.testing.chat import FakeShop
 from db import carts, catalog, checkout, staff
 from db.engine import transaction
 from db.models import PaymentMethod, Role, Sale, SaleLine
+from db.settings import Settings
 
 ADMIN_ID, MANAGER_ID, CASHIER_ID = 9001, 9002, 9003
 PRODUCTS = 40
@@ -94,7 +94,7 @@ def settings() -> Settings:
 
 
 def command(application: Application, user_id: int, text: str) -> Update:
-    """A /command in the user's private chat, built as bot/chat.py builds it."""
+    """A /command in the user's private chat, built as bot/testing/chat.py builds it."""
     match = re.match(r"/[A-Za-z0-9_]+", text)
     assert match is not None
     payload: dict[str, Any] = {

@@ -14,10 +14,10 @@ from telegram.request import BaseRequest
 
 import handlers
 from bot import jobs
-from bot.config import Settings
 from bot.processor import PerChatUpdateProcessor
 from db import staff as staff_db
 from db.engine import SessionFactory, make_engine, make_read_session_factory, make_session_factory, transaction
+from db.settings import Settings
 from handlers.context import PosContext, Services
 from handlers.menu import publish_default_menu, publish_menu
 

@@ -23,7 +23,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from tqdm import tqdm
 
-from bot.config import TOKEN_HELP, Settings, SettingsError, load_settings
 from db import backup as backup_db
 from db import catalog_io, demo, ledger, reports
 from db import staff as staff_db
@@ -33,6 +32,7 @@ from db.exports import to_csv
 from db.migrate import current_revision, upgrade
 from db.money import format_money
 from db.periods import PERIOD_FORMS, parse_period
+from db.settings import TOKEN_HELP, Settings, SettingsError, load_settings
 from db.text import counted
 
 T = TypeVar("T")

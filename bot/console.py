@@ -1,6 +1,6 @@
 """The console: chat with the bot in a terminal, no token and no network.
 
-The production Application runs over the fake Telegram (bot/chat.py), so what you see is what a
+The production Application runs over the fake Telegram (bot/testing/chat.py), so what you see is what a
 Telegram user would see: each message's visible text, buttons numbered under it. Type a message
 (or a /command) to send it; type a button's number to press it. Photos and documents are saved to
 ./console-files/ and their paths printed. Plain stdin/stdout, so piped input works too:
@@ -28,15 +28,15 @@ from typing import TextIO
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
-from bot.chat import ChatClient, FakeShop
-from bot.config import Settings, SettingsError
-from bot.fake_telegram import StoredMessage
 from bot.logging_setup import configure_logging
+from bot.testing.chat import ChatClient, FakeShop
+from bot.testing.fake_telegram import StoredMessage
 from db import demo
 from db import staff as staff_db
 from db.engine import make_engine, make_session_factory, transaction
 from db.migrate import upgrade
 from db.models import Role
+from db.settings import Settings, SettingsError
 
 FILES_DIR = Path("console-files")
 DEMO_DB = "demo.db"

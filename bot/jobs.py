@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 
 from telegram.ext import Application
 
-from db import catalog, reports
+from db import reports
+from db import stock as stock_db
 from db.charts import revenue_chart_png
 from db.periods import parse_period
 from handlers.context import PosContext, Services
@@ -73,7 +74,7 @@ async def low_stock_digest(application: Application, now: datetime) -> None:
         return
     settings = _services(application).settings
     async with _services(application).read_factory() as session:
-        products = await catalog.low_stock(session, default_threshold=settings.low_stock_threshold)
+        products = await stock_db.low_stock(session, default_threshold=settings.low_stock_threshold)
     if not products:
         return
     day = local_time(now, settings.tz, "%a %d %b")

@@ -12,7 +12,7 @@ import sys
 import traceback
 from collections.abc import Iterable
 
-from bot.config import Settings
+from db.settings import Settings
 
 REDACTED = "[REDACTED]"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

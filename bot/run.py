@@ -24,10 +24,10 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.app import build_application
-from bot.config import Settings, SettingsError
 from bot.logging_setup import RedactSecrets, configure_logging
 from db.errors import PosError
 from db.migrate import upgrade
+from db.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 TOKEN_REJECTED = "Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather"

@@ -1,10 +1,7 @@
-"""The catalog and its stock: products, categories, search, restock and adjustments.
+"""The catalog: products, their codes, categories and search.
 
-Stock changes only through ``change_stock``: one SQL expression (``stock = stock + :delta``,
-never read-modify-write, so a concurrent sale is never overwritten) whose caller writes the
-matching StockMovement in the same transaction (``move_stock`` does both).
-
-Also home of the small input checks the other operation modules share.
+Stock levels and their ledger live in db/stock.py. Also home of the small input checks the other
+operation modules share.
 """
 
 from __future__ import annotations
@@ -16,14 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, String, case, func, or_, select, update
+from sqlalchemy import Select, String, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from db import audit, money
 from db.errors import Conflict, InvalidInput, NotFound
-from db.models import Category, MovementReason, Product, Staff, StockMovement
+from db.models import Category, MovementReason, Product, Staff
 
 MAX_QTY = 9999  # most units of one product on one cart or sale line
 MAX_STOCK = 1_000_000
@@ -57,13 +54,6 @@ class Page(Generic[T]):
     @property
     def has_next(self) -> bool:
         return self.page < self.pages
-
-
-@dataclass(frozen=True)
-class StockRow:
-    product: Product
-    threshold: int
-    is_low: bool
 
 
 # --- shared input checks -------------------------------------------------------------------------
@@ -107,7 +97,7 @@ def is_row_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ROW_ID
 
 
-def _lower(column: Any) -> Any:
+def lowered(column: Any) -> Any:
     return func.lower(column, type_=String)
 
 
@@ -162,7 +152,7 @@ async def get_by_sku(session: AsyncSession, *, sku: str) -> Product:
     # when there is one; only a differently-cased code needs the scan over lower().
     for sku_matches, barcode_matches in (
         (Product.sku == code, Product.barcode == code),
-        (_lower(Product.sku) == code.lower(), _lower(Product.barcode) == code.lower()),
+        (lowered(Product.sku) == code.lower(), lowered(Product.barcode) == code.lower()),
     ):
         query = (
             select(Product)
@@ -181,7 +171,7 @@ async def get_by_sku(session: AsyncSession, *, sku: str) -> Product:
 async def _ensure_code_free(session: AsyncSession, code: str, *, what: str, exclude_id: int | None) -> None:
     """A SKU or barcode must not match any other product's SKU or barcode (ignoring case)."""
     key = code.lower()
-    query = select(Product).where(or_(_lower(Product.sku) == key, _lower(Product.barcode) == key))
+    query = select(Product).where(or_(lowered(Product.sku) == key, lowered(Product.barcode) == key))
     if exclude_id is not None:
         query = query.where(Product.id != exclude_id)
     other = await session.scalar(query.limit(1))
@@ -224,7 +214,7 @@ async def get_or_add(session: AsyncSession, query: Select[Any], new: Callable[[]
 async def get_or_create_category(session: AsyncSession, *, name: str) -> Category:
     """The category named ``name`` ignoring case, created when there is none."""
     name = clean_text(name, "The category", max_len=64)
-    query = select(Category).where(_lower(Category.name) == name.lower()).order_by(Category.id).limit(1)
+    query = select(Category).where(lowered(Category.name) == name.lower()).order_by(Category.id).limit(1)
     category, _ = await get_or_add(session, query, lambda: Category(name=name))
     return category
 
@@ -236,7 +226,7 @@ async def list_categories(session: AsyncSession) -> list[tuple[Category, int]]:
         select(Category, active_count)
         .outerjoin(Product, (Product.category_id == Category.id) & Product.archived.is_(False))
         .group_by(Category.id)
-        .order_by(_lower(Category.name), Category.id)
+        .order_by(lowered(Category.name), Category.id)
     )
     return [(category, count) for category, count in (await session.execute(query)).all()]
 
@@ -251,7 +241,7 @@ async def _auto_sku(session: AsyncSession, product_id: int) -> str:
         key = candidate.lower()
         taken = await session.scalar(
             select(Product.id).where(
-                Product.id != product_id, or_(_lower(Product.sku) == key, _lower(Product.barcode) == key)
+                Product.id != product_id, or_(lowered(Product.sku) == key, lowered(Product.barcode) == key)
             )
         )
         if taken is None:
@@ -316,6 +306,8 @@ async def add_product(
         product.sku = await _auto_sku(session, product.id)
         await _flush_unique(session)
     if stock:
+        from db.stock import move_stock  # db.stock builds on this module: imported here, not at the top
+
         staff_id = actor.id if actor else None
         await move_stock(session, product_id=product.id, delta=stock, reason=MovementReason.INITIAL, staff_id=staff_id)
     await audit.record(
@@ -433,7 +425,7 @@ async def unarchive_product(session: AsyncSession, *, product_id: int, actor: St
 # --- finding products ----------------------------------------------------------------------------
 
 
-async def _paginate(
+async def paginate(
     session: AsyncSession, query: Select[Any], *, page: int, per_page: int, order_by: list[Any]
 ) -> Page[Product]:
     page, per_page = _check_paging(page, per_page)
@@ -463,7 +455,7 @@ async def search_products(session: AsyncSession, *, text: str, page: int = 1, pe
     """
     text = clean_text(text, "The search text", max_len=MAX_SEARCH_LEN, required=False)
     query = select(Product).outerjoin(Category, Product.category_id == Category.id).where(Product.archived.is_(False))
-    order_by: list[Any] = [_lower(Product.name), Product.id]
+    order_by: list[Any] = [lowered(Product.name), Product.id]
     if text:
         query = query.where(
             or_(
@@ -472,13 +464,13 @@ async def search_products(session: AsyncSession, *, text: str, page: int = 1, pe
                 Product.sku.icontains(text, autoescape=True),
                 Product.barcode.istartswith(text, autoescape=True)
                 if len(text) >= MIN_BARCODE_PREFIX
-                else _lower(Product.barcode) == text.lower(),
+                else lowered(Product.barcode) == text.lower(),
             )
         )
         key = text.lower()
-        exact = case((or_(_lower(Product.sku) == key, _lower(Product.barcode) == key), 0), else_=1)
+        exact = case((or_(lowered(Product.sku) == key, lowered(Product.barcode) == key), 0), else_=1)
         order_by.insert(0, exact)
-    return await _paginate(session, query, page=page, per_page=per_page, order_by=order_by)
+    return await paginate(session, query, page=page, per_page=per_page, order_by=order_by)
 
 
 async def products_in_category(
@@ -490,164 +482,6 @@ async def products_in_category(
         raise NotFound(f"No category #{category_id}.")
     query = select(Product).where(Product.category_id == category.id, Product.archived.is_(False))
     in_stock_first = case((Product.stock > 0, 0), else_=1)
-    return await _paginate(
-        session, query, page=page, per_page=per_page, order_by=[in_stock_first, _lower(Product.name), Product.id]
+    return await paginate(
+        session, query, page=page, per_page=per_page, order_by=[in_stock_first, lowered(Product.name), Product.id]
     )
-
-
-# --- stock ---------------------------------------------------------------------------------------
-
-
-def effective_threshold(product: Product, default: int) -> int:
-    """The product's own low-stock threshold, or the store's default."""
-    return product.low_stock_threshold if product.low_stock_threshold is not None else default
-
-
-async def change_stock(session: AsyncSession, *, product_id: int, delta: int, only_active: bool = False) -> bool:
-    """``stock += delta`` in SQL unless it would go below zero (or, with only_active, if archived).
-
-    Returns whether the row changed. The caller must write the StockMovement for it.
-    """
-    if delta == 0:
-        raise ValueError("a stock change of zero")
-    statement = update(Product).where(Product.id == product_id)
-    if delta < 0:
-        statement = statement.where(Product.stock >= -delta)
-    if only_active:
-        statement = statement.where(Product.archived.is_(False))
-    statement = statement.values(stock=Product.stock + delta).execution_options(synchronize_session=False)
-    result = await session.execute(statement)
-    return result.rowcount == 1
-
-
-async def move_stock(
-    session: AsyncSession,
-    *,
-    product_id: int,
-    delta: int,
-    reason: MovementReason,
-    staff_id: int | None,
-    note: str = "",
-    sale_id: int | None = None,
-) -> bool:
-    """Change stock and write its movement; False (nothing written) if stock would go negative."""
-    if not await change_stock(session, product_id=product_id, delta=delta):
-        return False
-    session.add(
-        StockMovement(
-            product_id=product_id, quantity=delta, reason=reason, sale_id=sale_id, staff_id=staff_id, note=note
-        )
-    )
-    await session.flush()
-    return True
-
-
-def clear_alert_if_recovered(product: Product, default_threshold: int | None) -> None:
-    """Re-arm the low-stock alert once stock is back above the threshold.
-
-    Without the store default, a product that has no threshold of its own is re-armed on any
-    increase: a repeated alert is better than a missed one.
-    """
-    if not product.low_stock_alerted:
-        return
-    if product.low_stock_threshold is None and default_threshold is None:
-        product.low_stock_alerted = False
-    elif product.stock > effective_threshold(product, default_threshold or 0):
-        product.low_stock_alerted = False
-
-
-async def restock(
-    session: AsyncSession,
-    *,
-    product_id: int,
-    qty: int,
-    note: str = "",
-    actor: Staff | None = None,
-    default_threshold: int | None = None,
-) -> Product:
-    """Goods received: add ``qty`` to stock."""
-    qty = require_int(qty, "The quantity", lo=1, hi=MAX_STOCK)
-    note = clean_text(note, "The note", max_len=255, required=False)
-    product = await get_product(session, product_id=product_id)
-    if product.stock + qty > MAX_STOCK:
-        raise InvalidInput(f"Stock of {label(product)} would exceed {MAX_STOCK}.")
-    await move_stock(
-        session,
-        product_id=product.id,
-        delta=qty,
-        reason=MovementReason.RESTOCK,
-        staff_id=actor.id if actor else None,
-        note=note,
-    )
-    product = await get_product(session, product_id=product.id)
-    clear_alert_if_recovered(product, default_threshold)
-    await audit.record(
-        session,
-        actor=actor,
-        action="restock",
-        details=f"{label(product)}: +{qty} → {product.stock}" + (f" ({note})" if note else ""),
-    )
-    return product
-
-
-async def adjust(
-    session: AsyncSession,
-    *,
-    product_id: int,
-    delta: int,
-    reason: str,
-    actor: Staff | None = None,
-    default_threshold: int | None = None,
-) -> Product:
-    """Correct stock by ``delta`` (count, breakage, theft...) with a reason; never below zero."""
-    delta = require_int(delta, "The change", lo=-MAX_STOCK, hi=MAX_STOCK)
-    if delta == 0:
-        raise InvalidInput("The change must not be zero.")
-    reason = clean_text(reason, "A reason", max_len=255)
-    product = await get_product(session, product_id=product_id)
-    if product.stock + delta > MAX_STOCK:
-        raise InvalidInput(f"Stock of {label(product)} would exceed {MAX_STOCK}.")
-    staff_id = actor.id if actor else None
-    moved = await move_stock(
-        session, product_id=product.id, delta=delta, reason=MovementReason.ADJUSTMENT, staff_id=staff_id, note=reason
-    )
-    product = await get_product(session, product_id=product.id)
-    if not moved:
-        raise InvalidInput(f"Only {product.stock} of {label(product)} in stock: cannot take away {-delta}.")
-    clear_alert_if_recovered(product, default_threshold)
-    await audit.record(
-        session, actor=actor, action="adjust", details=f"{label(product)}: {delta:+d} → {product.stock} ({reason})"
-    )
-    return product
-
-
-async def list_stock(
-    session: AsyncSession, *, page: int = 1, per_page: int = 8, default_threshold: int
-) -> Page[StockRow]:
-    """Active products by name, each with its effective threshold and whether it is low."""
-    default_threshold = require_int(default_threshold, "The default threshold", lo=0, hi=MAX_STOCK)
-    query = select(Product).where(Product.archived.is_(False))
-    products = await _paginate(
-        session, query, page=page, per_page=per_page, order_by=[_lower(Product.name), Product.id]
-    )
-    rows = []
-    for product in products.items:
-        threshold = effective_threshold(product, default_threshold)
-        rows.append(StockRow(product=product, threshold=threshold, is_low=product.stock <= threshold))
-    return Page(items=rows, total=products.total, page=products.page, pages=products.pages)
-
-
-async def low_stock(session: AsyncSession, *, default_threshold: int) -> list[Product]:
-    """Active products at or below their effective threshold, emptiest first."""
-    default_threshold = require_int(default_threshold, "The default threshold", lo=0, hi=MAX_STOCK)
-    query = (
-        select(Product)
-        .where(
-            Product.archived.is_(False),
-            Product.stock <= func.coalesce(Product.low_stock_threshold, default_threshold),
-        )
-        .order_by(Product.stock, _lower(Product.name), Product.id)
-        .options(selectinload(Product.category))
-        .execution_options(populate_existing=True)
-    )
-    return list((await session.scalars(query)).all())

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from db import catalog
+from db import stock as stock_db
 from db.errors import PosError
 from db.models import MovementReason, Product
 from db.money import parse_money, to_decimal
@@ -237,7 +238,7 @@ async def _upsert(session: AsyncSession, row: ProductRow, currency: str | None) 
             currency=currency,
         )
         if row.stock:
-            await catalog.move_stock(
+            await stock_db.move_stock(
                 session, product_id=product.id, delta=row.stock, reason=MovementReason.INITIAL, staff_id=None, note=NOTE
             )
         return "added"
@@ -259,7 +260,7 @@ async def _upsert(session: AsyncSession, row: ProductRow, currency: str | None) 
         await catalog.edit_product(session, product_id=product.id, currency=currency, **fields)
     delta = 0 if row.stock is None else row.stock - product.stock
     if delta:
-        await catalog.adjust(session, product_id=product.id, delta=delta, reason=NOTE)
+        await stock_db.adjust(session, product_id=product.id, delta=delta, reason=NOTE)
     return "updated" if fields or delta else "unchanged"
 
 

@@ -20,15 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from db import audit, money
 from db.carts import check_chat_id
-from db.catalog import (
-    change_stock,
-    clear_alert_if_recovered,
-    effective_threshold,
-    get_product,
-    is_row_id,
-    move_stock,
-    require_int,
-)
+from db.catalog import get_product, is_row_id, require_int
 from db.errors import Conflict, Forbidden, InvalidInput, NotFound, OutOfStock, Shortage, StaleCart
 from db.models import (
     Cart,
@@ -44,6 +36,7 @@ from db.models import (
     StockMovement,
     utcnow,
 )
+from db.stock import change_stock, clear_alert_if_recovered, effective_threshold, move_stock
 
 MAX_TENDERED_MINOR = 10**15
 

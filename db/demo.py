@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import carts, catalog, customers, staff
+from db import stock as stock_db
 from db.checkout import checkout, refund_sale
 from db.models import AuditEntry, CartLine, Customer, PaymentMethod, Product, Role, Sale, Staff, StockMovement
 from db.money import decimals
@@ -207,7 +208,7 @@ async def seed_demo(
             for product in products:
                 if product.id not in low_ids and stock[product.id] < 15:
                     qty = rng.randint(12, 30)
-                    await catalog.restock(
+                    await stock_db.restock(
                         session, product_id=product.id, qty=qty, note="weekly delivery", actor=manager
                     )
                     stock[product.id] += qty
@@ -245,7 +246,7 @@ async def seed_demo(
         left = LEFT_LOW.get(product.sku)
         current = (await catalog.get_product(session, product_id=product.id)).stock
         if left is not None and current > left:
-            await catalog.adjust(
+            await stock_db.adjust(
                 session, product_id=product.id, delta=left - current, reason="shelf count", actor=manager
             )
             await _backdate_last_movement(session, product.id, counted)

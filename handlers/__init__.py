@@ -12,11 +12,12 @@ from handlers import (
     checkout,
     customers,
     errors,
-    inventory,
+    products,
     reports,
     sales,
     staff,
     start,
+    stock,
     subscriptions,
 )
 from handlers.access import guard
@@ -28,7 +29,8 @@ def register(application: Application) -> None:
     application.add_handler(TypeHandler(Update, guard), group=-1)
     # Dialogs come before plain commands: while a dialog is open it owns the chat's text.
     # Within the list, the first handler that matches an update wins.
-    for module in (checkout, customers, inventory, staff, start, catalog, cart, sales, reports, subscriptions, audit):
+    features = (checkout, customers, products, stock, staff, start, catalog, cart, sales, reports, subscriptions, audit)
+    for module in features:
         application.add_handlers(module.handlers())
     # /cancel outside a dialog, then plain text as a product search (last: it matches any text).
     application.add_handlers(start.late_handlers())

@@ -1,4 +1,4 @@
-"""Who may do what, and the small reply helpers every handler shares.
+"""Who may do what.
 
 The guard runs before every other handler (group -1): a stranger or a deactivated staff member
 gets one polite refusal showing their Telegram id, and nothing else runs for that update.
@@ -12,21 +12,20 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message, MessageEntity, Update
+from telegram import MessageEntity, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, ConversationHandler
 
 from db import staff as staff_db
 from db.models import Role
 from handlers.context import PosContext
 from handlers.render import cb_args, esc
+from handlers.reply import STALE_BUTTON, answer, refuse
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Update, PosContext], Awaitable[Any]]
 
-STALE_BUTTON = "This button is no longer valid."
 EDIT_IGNORED = "I don't act on edited messages: send the command again as a new message."
 
 # Set on an exception leaving a decorated handler, because PTB gives the error handler a fresh
@@ -170,49 +169,3 @@ async def pressed(update: Update, context: PosContext, ns: str, action: str, cou
     if args is None:
         await refuse(update, context, STALE_BUTTON)
     return args
-
-
-async def refuse(update: Update, context: PosContext, text: str) -> None:
-    """Say no without changing anything: an alert on a button, a reply to a message."""
-    if update.callback_query:
-        await answer(update, context, text, alert=True)
-    elif update.effective_message:
-        await update.effective_message.reply_text(esc(text))
-
-
-async def answer(update: Update, context: PosContext, text: str | None = None, *, alert: bool = False) -> None:
-    """Answer the button press (once): Telegram shows a spinner until we do."""
-    query = update.callback_query
-    if query is None or context.callback_answered:
-        return
-    context.callback_answered = True
-    try:
-        await query.answer(text[:200] if text else None, show_alert=alert)
-    except BadRequest as exc:  # a query older than Telegram's timeout: nothing left to answer
-        log.info("could not answer callback query: %s", exc)
-
-
-async def send(update: Update, context: PosContext, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Send a new message to the chat the update came from."""
-    chat = update.effective_chat
-    assert chat is not None
-    await context.bot.send_message(chat.id, text, reply_markup=markup)
-
-
-async def show(update: Update, context: PosContext, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Edit the pressed message in place for a button; send a new message for a command."""
-    query = update.callback_query
-    # No message, or one too old for the bot to see (InaccessibleMessage): draw a new screen.
-    if query is None or not isinstance(query.message, Message):
-        await send(update, context, text, markup)
-        return
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as exc:
-        reason = str(exc).lower()
-        if "not modified" in reason:
-            return  # the screen already shows this: that is success
-        if "there is no text" in reason or "not found" in reason or "can't be edited" in reason:
-            await send(update, context, text, markup)
-            return
-        raise

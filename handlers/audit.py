@@ -15,9 +15,10 @@ from db import audit as audit_db
 from db.errors import PosError
 from db.models import AuditEntry, Role
 from db.periods import Period, parse_period, period_for_days
-from handlers.access import STALE_BUTTON, refuse, requires, send, show
+from handlers.access import requires
 from handlers.context import PosContext
 from handlers.render import MAX_MESSAGE, cb_args, cb_pattern, clip, esc, keyboard, lines, local_time, pager_row
+from handlers.reply import STALE_BUTTON, refuse, send, show
 
 NS = "audit"
 PER_PAGE = 10

@@ -15,9 +15,10 @@ from db import carts as carts_db
 from db.carts import CartView
 from db.errors import Forbidden, PosError
 from db.models import Role
-from handlers.access import STALE_BUTTON, answer, pressed, refuse, requires, send, show
+from handlers.access import pressed, requires
 from handlers.context import PosContext
 from handlers.render import button, cb, cb_args, cb_pattern, clip, counted, esc, keyboard, lines, money
+from handlers.reply import STALE_BUTTON, answer, refuse, send, show
 
 NS = "cart"
 NAME_WIDTH = 48

@@ -15,7 +15,7 @@ from db import carts as carts_db
 from db import catalog as catalog_db
 from db.errors import NotFound, PosError
 from db.models import Product, Role
-from handlers.access import answer, pressed, refuse, requires, send, show
+from handlers.access import pressed, requires
 from handlers.context import PosContext
 from handlers.render import (
     button,
@@ -30,6 +30,7 @@ from handlers.render import (
     pager_row,
     product_button_label,
 )
+from handlers.reply import answer, refuse, send, show
 
 NS = "cat"
 PER_PAGE = 8

@@ -25,7 +25,7 @@ from db.carts import CartView
 from db.errors import Conflict, InvalidInput, OutOfStock, PosError, StaleCart
 from db.models import PaymentMethod, Role
 from db.money import parse_money, to_decimal
-from handlers.access import STALE_BUTTON, answer, open_dialog, pressed, refuse, requires, send, show
+from handlers.access import open_dialog, pressed, requires
 from handlers.cart import EMPTY, FOREIGN_CART, cart_lines, cart_screen, own_cart
 from handlers.context import PosContext
 from handlers.customers import (
@@ -52,6 +52,7 @@ from handlers.render import (
     receipt,
     split_message,
 )
+from handlers.reply import STALE_BUTTON, answer, refuse, send, show
 from handlers.subscriptions import notify_low_stock
 
 NS = "co"

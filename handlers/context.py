@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.config import Settings
 from db.engine import SessionFactory
 from db.models import Staff
+from db.settings import Settings
 
 
 @dataclass

@@ -14,7 +14,7 @@ from db.catalog import clean_text
 from db.customers import CustomerHistory
 from db.errors import Conflict, InvalidInput, PosError
 from db.models import Customer, Role, SaleStatus
-from handlers.access import open_dialog, pressed, refuse, requires, send, show
+from handlers.access import open_dialog, pressed, requires
 from handlers.context import PosContext
 from handlers.render import (
     button,
@@ -29,6 +29,7 @@ from handlers.render import (
     local_time,
     money,
 )
+from handlers.reply import refuse, send, show
 
 NS = "cust"
 FIND_LIMIT = 8

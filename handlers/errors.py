@@ -15,9 +15,10 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from db.errors import PosError
 from db.models import Role
-from handlers.access import ANSWERED_ATTR, COMMITTED_ATTR, STALE_BUTTON, addressed_to_bot, answer, requires, send
+from handlers.access import ANSWERED_ATTR, COMMITTED_ATTR, addressed_to_bot, requires
 from handlers.context import PosContext
 from handlers.render import cb_pattern, esc
+from handlers.reply import STALE_BUTTON, answer, send
 
 log = logging.getLogger("pos.errors")
 

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from db.catalog import effective_threshold
 from db.models import Customer, Product, Sale, SaleStatus
 from db.money import format_money
 from db.reports import ProductStat, SalesSummary
+from db.stock import effective_threshold
 from db.text import counted  # handlers import it from here, with the rest of their wording
 
 MAX_MESSAGE = 4096

@@ -22,7 +22,7 @@ from db.charts import revenue_chart_png
 from db.errors import InvalidInput, PosError
 from db.models import Customer, Role, Sale, SaleStatus
 from db.periods import Period, parse_period, period_for_days
-from handlers.access import answer, refuse, requires, send, show
+from handlers.access import requires
 from handlers.context import PosContext
 from handlers.render import (
     MAX_CAPTION,
@@ -43,6 +43,7 @@ from handlers.render import (
     sales_summary_text,
     split_message,
 )
+from handlers.reply import answer, refuse, send, show
 
 REPORT_NS, REFUND_NS, HISTORY_NS = "rep", "ref", "hist"
 EXPORTS = {"csv": "CSV", "xlsx": "Excel"}  # callback action -> button label

@@ -16,9 +16,10 @@ from db import checkout as checkout_db
 from db.errors import PosError
 from db.models import Role, Sale, SaleStatus
 from db.periods import Period, parse_period, period_for_days
-from handlers.access import STALE_BUTTON, pressed, refuse, requires, show
+from handlers.access import pressed, requires
 from handlers.context import PosContext
 from handlers.render import cb_pattern, clip, counted, esc, keyboard, lines, local_time, money, pager_row
+from handlers.reply import STALE_BUTTON, refuse, show
 
 NS = "sales"
 PER_PAGE = 40  # ~70 characters a line: far below 4096

@@ -15,10 +15,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from db import staff as staff_db
 from db.errors import PosError
 from db.models import Role, Staff
-from handlers.access import STALE_BUTTON, pressed, refuse, requires, send, show
+from handlers.access import pressed, requires
 from handlers.context import PosContext
 from handlers.menu import publish_menu
 from handlers.render import button, cb, cb_args, cb_pattern, esc, keyboard, lines, pager_row
+from handlers.reply import STALE_BUTTON, refuse, send, show
 
 NS = "staff"
 PER_PAGE = 10

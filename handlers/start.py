@@ -6,10 +6,11 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from db.models import Role
-from handlers.access import requires, send
+from handlers.access import requires
 from handlers.context import PosContext
 from handlers.menu import commands_for, publish_menu
 from handlers.render import esc, lines
+from handlers.reply import send
 
 
 def _command_list(role: Role) -> str:

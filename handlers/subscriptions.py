@@ -18,9 +18,10 @@ from telegram.ext import Application, BaseHandler, CommandHandler
 from db import subscriptions as subscriptions_db
 from db.errors import PosError
 from db.models import Product, Role
-from handlers.access import requires, send
+from handlers.access import requires
 from handlers.context import PosContext, Services
 from handlers.render import esc, lines, low_stock_list, split_message
+from handlers.reply import send
 
 log = logging.getLogger(__name__)
 

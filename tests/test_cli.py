@@ -18,12 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from bot.cli import build_parser, main
-from bot.config import TOKEN_HELP
 from db import catalog
 from db.catalog_io import COLUMNS
 from db.demo import DEMO_STAFF
 from db.engine import make_engine, make_session_factory
 from db.models import AuditEntry, Sale
+from db.settings import TOKEN_HELP
 from db.staff import MAX_TELEGRAM_ID
 from tests import cli_helpers, factories
 from tests.cli_helpers import execute, run_sync, scalar, table_contents

@@ -6,7 +6,7 @@ from datetime import time
 
 import pytest
 
-from bot.config import TOKEN_HELP, SettingsError, load_settings
+from db.settings import TOKEN_HELP, SettingsError, load_settings
 
 TOKEN = "123456789:AAHsecretsecretsecretsecretsecret_xyz"
 

@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot.cli import main
-from bot.config import Settings
 from bot.console import console_session
 from bot.console import database_url as console_database_url
 from db import staff as staff_db
 from db.engine import make_engine, make_session_factory, transaction
 from db.migrate import upgrade_async
 from db.models import Role
+from db.settings import Settings
 from db.staff import CONSOLE_TELEGRAM_ID
 from tests import cli_helpers
 from tests.cli_helpers import run_sync, scalar

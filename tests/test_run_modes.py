@@ -1,7 +1,7 @@
 """The real bot process over HTTP, against the fake Bot API server on loopback.
 
 `python -m bot run` and `python -m bot webhook` are started as subprocesses with TELEGRAM_API_URL
-pointing at bot.fake_server; they must answer /start and stop cleanly (exit 0) on SIGTERM.
+pointing at bot.testing.fake_server; they must answer /start and stop cleanly (exit 0) on SIGTERM.
 Every wait is bounded; nothing leaves 127.0.0.1.
 """
 
@@ -23,11 +23,11 @@ from telegram import Bot, BotCommand, BotCommandScopeChat, InlineKeyboardButton,
 from telegram.error import InvalidToken
 
 from bot.app import build_application, shutdown, startup
-from bot.config import Settings
-from bot.fake_server import FakeBotApiServer
-from bot.fake_telegram import FAKE_TOKEN, FakeTelegram
 from bot.logging_setup import QUIET_LOGGERS, RedactSecrets
 from bot.run import TOKEN_REJECTED, run_polling, webhook_path
+from bot.testing.fake_server import FakeBotApiServer
+from bot.testing.fake_telegram import FAKE_TOKEN, FakeTelegram
+from db.settings import Settings
 from tests import cli_helpers
 
 database_url = cli_helpers.database_url  # fixture: a fresh, unmigrated database

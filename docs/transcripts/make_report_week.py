@@ -19,12 +19,12 @@ from zoneinfo import ZoneInfo
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from bot.chat import FakeShop  # noqa: E402
-from bot.config import Settings  # noqa: E402
+from bot.testing.chat import FakeShop  # noqa: E402
 from db import periods  # noqa: E402
 from db.demo import seed_demo  # noqa: E402
 from db.engine import make_engine, make_session_factory, transaction  # noqa: E402
 from db.models import Base  # noqa: E402
+from db.settings import Settings  # noqa: E402
 
 TZ = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 22, 20, 30, tzinfo=TZ)

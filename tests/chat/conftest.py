@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.chat import ChatClient, FakeShop
-from bot.config import Settings
+from bot.testing.chat import ChatClient, FakeShop
 from db import staff as staff_db
 from db.engine import transaction
 from db.models import Role
+from db.settings import Settings
 
 ADMIN_ID, MANAGER_ID, CASHIER_ID, CASHIER2_ID, STRANGER_ID, FORMER_ID = 9001, 9002, 9003, 9004, 9666, 9777
 

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import func, select
 from telegram import Update
 
-from bot.chat import ChatClient
-from bot.fake_telegram import StoredMessage
+from bot.testing.chat import ChatClient
+from bot.testing.fake_telegram import StoredMessage
 from db import carts, catalog
 from db.carts import CartView
 from db.engine import SessionFactory, transaction

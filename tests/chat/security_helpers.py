@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from telegram import Update
 
-from bot.chat import ChatClient
+from bot.testing.chat import ChatClient
 from db.engine import SessionFactory
 from db.models import AuditEntry, Base, Staff
 

@@ -11,6 +11,7 @@ from sqlalchemy import update
 from db import audit as audit_db
 from db import catalog, checkout
 from db import staff as staff_db
+from db import stock as stock_db
 from db.engine import transaction
 from db.models import AuditEntry, Role
 from tests import factories
@@ -33,7 +34,7 @@ async def _privileged_actions(session_factory) -> None:
     async with transaction(session_factory) as session:
         await catalog.set_price(session, product_id=product.id, price_minor=249, actor=await _manager(session))
     async with transaction(session_factory) as session:
-        await catalog.adjust(session, product_id=product.id, delta=-3, reason="broken", actor=await _manager(session))
+        await stock_db.adjust(session, product_id=product.id, delta=-3, reason="broken", actor=await _manager(session))
     async with transaction(session_factory) as session:
         await checkout.refund_sale(session, sale_id=sale.id, actor=await _manager(session))
     async with transaction(session_factory) as session:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.chat import FakeShop
+from bot.testing.chat import FakeShop
 from db.models import CartLine
 from tests.chat.conftest import CASHIER2_ID, CASHIER_ID
 from tests.chat.counter_helpers import cart_of, count, data_of, fill, product

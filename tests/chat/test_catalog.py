@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.chat import FakeShop
+from bot.testing.chat import FakeShop
 from db import catalog
 from db.engine import transaction
 from tests.chat.conftest import CASHIER_ID, MANAGER_ID

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from bot.chat import FakeShop
+from bot.testing.chat import FakeShop
 from db import subscriptions
 from db.engine import transaction
 from db.models import Customer, MovementReason, PaymentMethod, Sale

@@ -10,14 +10,15 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.config import Settings
-from bot.fake_telegram import FAKE_TOKEN
 from bot.logging_setup import REDACTED, RedactSecrets, configure_logging
+from bot.testing.fake_telegram import FAKE_TOKEN
 from db import audit as audit_db
 from db.errors import InvalidInput
 from db.models import Role
-from handlers.access import answer, requires
+from db.settings import Settings
+from handlers.access import requires
 from handlers.context import PosContext
+from handlers.reply import answer
 from tests.chat.conftest import ADMIN_ID
 from tests.chat.security_helpers import audit_entries, db_checksum
 

@@ -9,7 +9,7 @@ import re
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, TypeHandler
 
 from bot.app import startup
-from bot.fake_telegram import BadRequest
+from bot.testing.fake_telegram import BadRequest
 from db.models import Role
 from handlers.menu import COMMANDS, commands_for
 from tests.chat.conftest import ADMIN_ID, CASHIER2_ID, CASHIER_ID, FORMER_ID, MANAGER_ID, STRANGER_ID

@@ -15,15 +15,16 @@ import pytest
 from telegram.ext import CallbackQueryHandler, ConversationHandler
 
 from bot import jobs
-from bot.chat import ChatClient
-from bot.fake_telegram import FakeTelegram, StoredMessage
+from bot.testing.chat import ChatClient
+from bot.testing.fake_telegram import FakeTelegram, StoredMessage
 from db import carts as carts_db
 from db import catalog as catalog_db
 from db import staff as staff_db
 from db.engine import transaction
 from db.models import Role
-from handlers.access import EDIT_IGNORED, STALE_BUTTON
+from handlers.access import EDIT_IGNORED
 from handlers.menu import COMMANDS
+from handlers.reply import STALE_BUTTON
 from tests import factories
 from tests.chat.conftest import ADMIN_ID, CASHIER2_ID, CASHIER_ID, FORMER_ID, MANAGER_ID, STRANGER_ID
 from tests.chat.security_helpers import db_checksum, message, process, user

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from db import audit, catalog, checkout, staff
+from db import stock as stock_db
 from db.errors import InvalidInput
 from db.models import Role, utcnow
 from tests.factories import make_product, make_staff, run, sell
@@ -39,8 +40,8 @@ async def test_privileged_operations_are_audited(session_factory):
     product = await run(session_factory, make_product, stock=5, actor=actor)
     await run(session_factory, catalog.edit_product, product_id=product.id, name="Renamed", actor=actor)
     await run(session_factory, catalog.set_price, product_id=product.id, price_minor=999, actor=actor)
-    await run(session_factory, catalog.restock, product_id=product.id, qty=1, actor=actor)
-    await run(session_factory, catalog.adjust, product_id=product.id, delta=-1, reason="count", actor=actor)
+    await run(session_factory, stock_db.restock, product_id=product.id, qty=1, actor=actor)
+    await run(session_factory, stock_db.adjust, product_id=product.id, delta=-1, reason="count", actor=actor)
     sale = (await sell(session_factory, cashier=actor, items=[(product, 1)])).sale
     await run(session_factory, checkout.refund_sale, sale_id=sale.id, actor=actor)
     await run(session_factory, catalog.archive_product, product_id=product.id, actor=actor)
@@ -71,5 +72,5 @@ async def test_a_rolled_back_operation_leaves_no_audit_entry(session_factory):
     product = await run(session_factory, make_product, stock=1)
     before = len(await run(session_factory, audit.list_entries))
     with pytest.raises(InvalidInput):
-        await run(session_factory, catalog.adjust, product_id=product.id, delta=-2, reason="count")
+        await run(session_factory, stock_db.adjust, product_id=product.id, delta=-2, reason="count")
     assert len(await run(session_factory, audit.list_entries)) == before

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from db import carts, catalog
+from db import stock as stock_db
 from db.catalog import MAX_QTY
 from db.errors import InvalidInput, NotFound
 from db.models import Cart
@@ -94,7 +95,7 @@ async def test_set_quantity(session_factory):
 async def test_cart_view_shows_lines_checkout_would_refuse(session_factory):
     tea = await run(session_factory, make_product, stock=5)
     await run(session_factory, carts.add_item, chat_id=CHAT, product_id=tea.id, qty=4)
-    await run(session_factory, catalog.adjust, product_id=tea.id, delta=-3, reason="spilt")
+    await run(session_factory, stock_db.adjust, product_id=tea.id, delta=-3, reason="spilt")
     [line] = (await run(session_factory, carts.get_cart_view, chat_id=CHAT)).lines
     assert (line.quantity, line.stock, line.sellable) == (4, 2, False)
     await run(session_factory, catalog.archive_product, product_id=tea.id)

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from db import catalog
+from db import stock as stock_db
 from db.errors import Conflict, InvalidInput, NotFound
 from db.models import AuditEntry, MovementReason, Role
 from db.money import MAX_PRICE_MINOR
@@ -314,7 +315,7 @@ async def test_restock_writes_movement_and_audit(session_factory):
     manager = await run(session_factory, make_staff, role=Role.MANAGER)
     product = await run(session_factory, make_product, stock=2)
     updated = await run(
-        session_factory, catalog.restock, product_id=product.id, qty=10, note="delivery 42", actor=manager
+        session_factory, stock_db.restock, product_id=product.id, qty=10, note="delivery 42", actor=manager
     )
     assert updated.stock == 12
     movement = (await movements_of(session_factory, product.id))[-1]
@@ -327,16 +328,16 @@ async def test_restock_writes_movement_and_audit(session_factory):
     assert "restock" in await _audit_actions(session_factory)
     for qty in (0, -3, 1.5, True, 1_000_000):
         with pytest.raises(InvalidInput):
-            await run(session_factory, catalog.restock, product_id=product.id, qty=qty)
+            await run(session_factory, stock_db.restock, product_id=product.id, qty=qty)
     with pytest.raises(NotFound):
-        await run(session_factory, catalog.restock, product_id=product.id + 1, qty=1)
+        await run(session_factory, stock_db.restock, product_id=product.id + 1, qty=1)
     assert await ledger_problems(session_factory) == []
 
 
 async def test_adjust_up_and_down_with_reason(session_factory):
     product = await run(session_factory, make_product, name="Mugs", stock=5)
-    assert (await run(session_factory, catalog.adjust, product_id=product.id, delta=-2, reason="broken")).stock == 3
-    assert (await run(session_factory, catalog.adjust, product_id=product.id, delta=4, reason="found")).stock == 7
+    assert (await run(session_factory, stock_db.adjust, product_id=product.id, delta=-2, reason="broken")).stock == 3
+    assert (await run(session_factory, stock_db.adjust, product_id=product.id, delta=4, reason="found")).stock == 7
     movements = await movements_of(session_factory, product.id)
     assert [(m.quantity, m.reason, m.note) for m in movements[1:]] == [
         (-2, MovementReason.ADJUSTMENT, "broken"),
@@ -348,24 +349,24 @@ async def test_adjust_up_and_down_with_reason(session_factory):
 async def test_adjust_refuses_below_zero_zero_and_no_reason(session_factory):
     product = await run(session_factory, make_product, name="Mugs", stock=3)
     with pytest.raises(InvalidInput, match=r"Only 3 of .*Mugs.* cannot take away 4"):
-        await run(session_factory, catalog.adjust, product_id=product.id, delta=-4, reason="count")
+        await run(session_factory, stock_db.adjust, product_id=product.id, delta=-4, reason="count")
     with pytest.raises(InvalidInput):
-        await run(session_factory, catalog.adjust, product_id=product.id, delta=0, reason="count")
+        await run(session_factory, stock_db.adjust, product_id=product.id, delta=0, reason="count")
     with pytest.raises(InvalidInput):
-        await run(session_factory, catalog.adjust, product_id=product.id, delta=-1, reason="  ")
+        await run(session_factory, stock_db.adjust, product_id=product.id, delta=-1, reason="  ")
     assert (await run(session_factory, catalog.get_product, product_id=product.id)).stock == 3
     assert len(await movements_of(session_factory, product.id)) == 1
     # Down to exactly zero is fine.
-    assert (await run(session_factory, catalog.adjust, product_id=product.id, delta=-3, reason="count")).stock == 0
+    assert (await run(session_factory, stock_db.adjust, product_id=product.id, delta=-3, reason="count")).stock == 0
 
 
 async def test_restock_rearms_low_stock_alert_only_above_threshold(session_factory):
     product = await run(session_factory, make_product, stock=1, low_stock_threshold=5)
     async with session_factory.begin() as session:
         (await catalog.get_product(session, product_id=product.id)).low_stock_alerted = True
-    still_low = await run(session_factory, catalog.restock, product_id=product.id, qty=3, default_threshold=2)
+    still_low = await run(session_factory, stock_db.restock, product_id=product.id, qty=3, default_threshold=2)
     assert still_low.stock == 4 and still_low.low_stock_alerted
-    recovered = await run(session_factory, catalog.adjust, product_id=product.id, delta=2, reason="found")
+    recovered = await run(session_factory, stock_db.adjust, product_id=product.id, delta=2, reason="found")
     assert recovered.stock == 6 and not recovered.low_stock_alerted
 
 
@@ -376,12 +377,12 @@ async def test_effective_threshold_list_stock_and_low_stock(session_factory):
     d = await run(session_factory, make_product, name="D", stock=0, low_stock_threshold=0)  # own 0: low
     old = await run(session_factory, make_product, name="E", stock=0)
     await run(session_factory, catalog.archive_product, product_id=old.id)
-    assert catalog.effective_threshold(a, 3) == 3 and catalog.effective_threshold(c, 3) == 10
+    assert stock_db.effective_threshold(a, 3) == 3 and stock_db.effective_threshold(c, 3) == 10
     async with session_factory() as session:
-        low = await catalog.low_stock(session, default_threshold=3)
-        stock = await catalog.list_stock(session, default_threshold=3, per_page=3)
+        low = await stock_db.low_stock(session, default_threshold=3)
+        stock = await stock_db.list_stock(session, default_threshold=3, per_page=3)
         with pytest.raises(InvalidInput):
-            await catalog.low_stock(session, default_threshold=-1)
+            await stock_db.low_stock(session, default_threshold=-1)
     assert [p.id for p in low] == [d.id, a.id, c.id]
     assert (stock.total, stock.pages) == (4, 2)
     assert [(r.product.id, r.threshold, r.is_low) for r in stock.items] == [

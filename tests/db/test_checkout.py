@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from db import carts, catalog, checkout
+from db import stock as stock_db
 from db.errors import Conflict, Forbidden, InvalidInput, NotFound, OutOfStock, StaleCart
 from db.models import AuditEntry, MovementReason, PaymentMethod, Role, SaleStatus, utcnow
 from tests.factories import (
@@ -151,8 +152,8 @@ async def test_shortage_rolls_everything_back_and_lists_every_shortage(session_f
     jam = await run(session_factory, make_product, name="Jam", stock=5)
     before = await run(session_factory, fill_cart, chat_id=CHAT, items=[(tea, 2), (bun, 4), (jam, 3)])
     # Stock fell after the items went into the cart.
-    await run(session_factory, catalog.adjust, product_id=bun.id, delta=-3, reason="damaged")
-    await run(session_factory, catalog.adjust, product_id=jam.id, delta=-5, reason="expired")
+    await run(session_factory, stock_db.adjust, product_id=bun.id, delta=-3, reason="damaged")
+    await run(session_factory, stock_db.adjust, product_id=jam.id, delta=-5, reason="expired")
 
     with pytest.raises(OutOfStock) as caught:
         await do_checkout(session_factory, chat_id=CHAT, cashier=cashier, version=before.version)
@@ -246,7 +247,7 @@ async def test_low_stock_crossing_is_reported_once_per_crossing(session_factory,
     still_low = await sell(session_factory, cashier=cashier, items=[(tea, 1)])
     assert still_low.low_stock_crossed == []
 
-    await run(session_factory, catalog.restock, product_id=tea.id, qty=10, default_threshold=THRESHOLD)
+    await run(session_factory, stock_db.restock, product_id=tea.id, qty=10, default_threshold=THRESHOLD)
     assert not (await run(session_factory, catalog.get_product, product_id=tea.id)).low_stock_alerted
     again = await sell(session_factory, cashier=cashier, items=[(tea, 10)])
     assert [p.name for p in again.low_stock_crossed] == ["Tea"]

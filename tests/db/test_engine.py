@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from db import catalog
+from db import stock as stock_db
 from db.engine import make_engine, make_session_factory, transaction
 from db.models import Base
 from tests.factories import make_product, run
@@ -47,7 +48,7 @@ async def test_write_transactions_wait_for_each_other_instead_of_failing(sqlite_
 
     async def restock_slowly():
         async with transaction(sqlite_factory) as session:
-            await catalog.restock(session, product_id=product.id, qty=1, note="slow")
+            await stock_db.restock(session, product_id=product.id, qty=1, note="slow")
             await asyncio.sleep(0.2)  # hold the write lock a while
 
     await asyncio.gather(*(restock_slowly() for _ in range(4)))
@@ -66,7 +67,7 @@ async def test_a_reader_does_not_hold_up_a_writer_on_sqlite(sqlite_factory):
         assert (await catalog.get_product(reader, product_id=product.id)).stock == 0  # snapshot taken
         # With BEGIN IMMEDIATE for the reader this would wait out the busy timeout and fail.
         async with transaction(sqlite_factory) as writer:
-            await catalog.restock(writer, product_id=product.id, qty=5, note="delivery")
+            await stock_db.restock(writer, product_id=product.id, qty=5, note="delivery")
         # The reader keeps its consistent snapshot until it ends.
         assert (await reader.scalar(text("SELECT stock FROM products"))) == 0
     async with read_factory() as later:
@@ -84,7 +85,7 @@ async def test_read_only_sessions_cannot_write_on_postgresql(engine, session_fac
         product = await make_product(session, stock=1)
     async with make_read_session_factory(engine)() as reader:
         with pytest.raises(DBAPIError, match="read-only"):
-            await catalog.restock(reader, product_id=product.id, qty=1, note="x")
+            await stock_db.restock(reader, product_id=product.id, qty=1, note="x")
             await reader.flush()
 
 

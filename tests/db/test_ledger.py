@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from db import catalog, checkout
+from db import stock as stock_db
 from db.models import PaymentMethod, Role
 from tests.factories import ledger_problems, make_product, make_staff, run, sell
 
@@ -16,9 +17,9 @@ async def test_ledger_is_clean_after_sales_refunds_restocks_and_adjustments(sess
     await run(session_factory, make_product, stock=0)  # no movements at all
     first = await sell(session_factory, cashier=cashier, items=[(tea, 3), (bun, 2)])
     await sell(session_factory, cashier=cashier, items=[(tea, 1)], method=PaymentMethod.CASH, tendered_minor=10_000)
-    await run(session_factory, catalog.restock, product_id=bun.id, qty=7, actor=cashier)
-    await run(session_factory, catalog.adjust, product_id=tea.id, delta=-4, reason="breakage", actor=cashier)
-    await run(session_factory, catalog.adjust, product_id=bun.id, delta=2, reason="recount", actor=cashier)
+    await run(session_factory, stock_db.restock, product_id=bun.id, qty=7, actor=cashier)
+    await run(session_factory, stock_db.adjust, product_id=tea.id, delta=-4, reason="breakage", actor=cashier)
+    await run(session_factory, stock_db.adjust, product_id=bun.id, delta=2, reason="recount", actor=cashier)
     await run(session_factory, checkout.refund_sale, sale_id=first.sale.id, actor=cashier)
     await sell(session_factory, cashier=cashier, items=[(bun, 14)])
 

@@ -1,8 +1,8 @@
-"""The catalog and its stock, for managers: /add, /edit, /price, /restock, /adjust, /archive,
-/unarchive, /stock and /lowstock.
+"""The catalog, for managers: /add, /edit, /price, /archive and /unarchive.
 
-Every change goes through db.catalog, which writes the stock movement (who, why) and the audit
-entry in the same transaction. A product is named by its SKU (or barcode), or by its id.
+Every change goes through db.catalog, which writes the audit entry (and, for /add, the initial
+stock movement) in the same transaction. A product is named by its SKU (or barcode), or by its id;
+`find_product`, `named`, `usage` and `whole_number` serve handlers/stock.py too.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from db import catalog
 from db.errors import InvalidInput, NotFound, PosError
 from db.models import Product, Role
 from db.money import accepted_forms, parse_money
-from handlers.access import STALE_BUTTON, answer, dialog_is_current, open_dialog, pressed, refuse, requires, send, show
+from handlers.access import dialog_is_current, open_dialog, pressed, requires
 from handlers.context import PosContext
 from handlers.render import (
     button,
@@ -38,21 +38,16 @@ from handlers.render import (
     keyboard,
     lines,
     money,
-    pager_row,
     product_card,
-    split_message,
-    stock_line,
 )
+from handlers.reply import STALE_BUTTON, answer, refuse, send, show
 
-ADD_NS, EDIT_NS, STOCK_NS = "add", "edit", "stock"
-STOCK_PER_PAGE = 15
+ADD_NS, EDIT_NS = "add", "edit"
 MAX_CATEGORY_BUTTONS = 12
 
 ADD_USAGE = "/add <name> | <price> | <stock> [| <category> [| <sku>]]"
 EDIT_USAGE = "/edit <sku or id>"
 PRICE_USAGE = "/price <sku> <price>"
-RESTOCK_USAGE = "/restock <sku> <qty> [note]"
-ADJUST_USAGE = "/adjust <sku> <±qty> <reason>"
 ARCHIVE_USAGE = "/archive <sku>"
 UNARCHIVE_USAGE = "/unarchive <sku>"
 
@@ -77,7 +72,7 @@ def usage(form: str, problem: str | None = None) -> str:
     return lines(esc(problem) if problem else None, f"Usage: <code>{esc(form)}</code>")
 
 
-def _count(text: str, what: str, *, lo: int, hi: int = catalog.MAX_STOCK, signed: bool = False) -> int:
+def whole_number(text: str, what: str, *, lo: int, hi: int = catalog.MAX_STOCK, signed: bool = False) -> int:
     """A whole number typed by the user ("12", and with `signed` "+3" or "-2"), within lo..hi."""
     text = text.strip().replace("−", "-")
     if not re.fullmatch(r"[+-]?\d{1,9}" if signed else r"\d{1,9}", text):
@@ -100,7 +95,7 @@ async def find_product(session: AsyncSession, ref: str) -> Product:
             raise NotFound(f"No product with SKU or id “{ref.strip()}”.") from None
 
 
-def _named(product: Product) -> str:
+def named(product: Product) -> str:
     return f"{esc(product.name)} (<code>{esc(product.sku)}</code>)"
 
 
@@ -181,7 +176,7 @@ async def add(update: Update, context: PosContext) -> int:
     name, price_text, stock_text, category, sku = parts
     try:
         price_minor = parse_money(price_text, context.currency)
-        stock = _count(stock_text, "the stock", lo=0)
+        stock = whole_number(stock_text, "the stock", lo=0)
     except PosError as error:
         await send(update, context, lines(esc(error.message), usage(ADD_USAGE)))
         return ConversationHandler.END
@@ -239,7 +234,7 @@ async def _ask_sku(update: Update, context: PosContext) -> None:
 async def add_stock(update: Update, context: PosContext) -> int:
     """Dialog step 3: the stock on hand."""
     try:
-        stock = _count(update.effective_message.text or "", "the stock", lo=0)
+        stock = whole_number(update.effective_message.text or "", "the stock", lo=0)
     except PosError as error:
         await send(update, context, lines(esc(error.message), "How many are in <b>stock</b>?"))
         return ADD_STOCK
@@ -450,7 +445,7 @@ def _edit_value(field: str, text: str, currency: str) -> Any:
     if field == "category":
         return None if text.lower() in CLEAR_WORDS else text
     if field == "low_stock_threshold":
-        return None if text.lower() in CLEAR_WORDS else _count(text, "the threshold", lo=0)
+        return None if text.lower() in CLEAR_WORDS else whole_number(text, "the threshold", lo=0)
     return text
 
 
@@ -504,7 +499,7 @@ async def edit_cancel(update: Update, context: PosContext) -> int:
     return ConversationHandler.END
 
 
-# --- one-line stock and catalog commands -------------------------------------------------------
+# --- one-line catalog commands -------------------------------------------------------------
 @requires(Role.MANAGER)
 async def price(update: Update, context: PosContext) -> None:
     """/price <sku> <price>"""
@@ -526,69 +521,8 @@ async def price(update: Update, context: PosContext) -> None:
     await send(
         update,
         context,
-        f"✅ Price of {_named(product)}: "
+        f"✅ Price of {named(product)}: "
         f"{money(old, context.currency)} → <b>{money(product.price_minor, context.currency)}</b>",
-    )
-
-
-@requires(Role.MANAGER)
-async def restock(update: Update, context: PosContext) -> None:
-    """/restock <sku> <qty> [note]"""
-    args = context.args or []
-    if len(args) < 2:
-        await send(update, context, usage(RESTOCK_USAGE))
-        return
-    try:
-        qty = _count(args[1], "the quantity", lo=1)
-        async with context.transaction() as session:
-            product = await find_product(session, args[0])
-            product = await catalog.restock(
-                session,
-                product_id=product.id,
-                qty=qty,
-                note=" ".join(args[2:]),
-                actor=context.staff,
-                default_threshold=context.settings.low_stock_threshold,
-            )
-    except PosError as error:
-        await send(update, context, lines(esc(error.message), usage(RESTOCK_USAGE)))
-        return
-    await send(
-        update,
-        context,
-        f"✅ Restocked {_named(product)}: +{qty} → stock <b>{product.stock}</b>",
-    )
-
-
-@requires(Role.MANAGER)
-async def adjust(update: Update, context: PosContext) -> None:
-    """/adjust <sku> <±qty> <reason>"""
-    args = context.args or []
-    if len(args) < 3:
-        problem = "A reason is required (count, breakage, theft...)." if len(args) == 2 else None
-        await send(update, context, usage(ADJUST_USAGE, problem))
-        return
-    try:
-        delta = _count(args[1], "the change", lo=-catalog.MAX_STOCK, signed=True)
-        if delta == 0:
-            raise InvalidInput("The change must not be zero.")
-        async with context.transaction() as session:
-            product = await find_product(session, args[0])
-            product = await catalog.adjust(
-                session,
-                product_id=product.id,
-                delta=delta,
-                reason=" ".join(args[2:]),
-                actor=context.staff,
-                default_threshold=context.settings.low_stock_threshold,
-            )
-    except PosError as error:
-        await send(update, context, esc(error.message))
-        return
-    await send(
-        update,
-        context,
-        f"✅ Adjusted {_named(product)} by {delta:+d} ({esc(' '.join(args[2:]))}) → stock <b>{product.stock}</b>",
     )
 
 
@@ -610,7 +544,7 @@ async def _set_archived(update: Update, context: PosContext, archived: bool) -> 
         if archived
         else "is back on sale."
     )
-    await send(update, context, f"✅ {_named(product)} {what}")
+    await send(update, context, f"✅ {named(product)} {what}")
 
 
 @requires(Role.MANAGER)
@@ -623,63 +557,6 @@ async def archive(update: Update, context: PosContext) -> None:
 async def unarchive(update: Update, context: PosContext) -> None:
     """/unarchive <sku>"""
     await _set_archived(update, context, False)
-
-
-# --- /stock and /lowstock ----------------------------------------------------------------------
-async def _stock_page(update: Update, context: PosContext, page: int) -> None:
-    try:
-        async with context.reading() as session:
-            rows = await catalog.list_stock(
-                session, page=page, per_page=STOCK_PER_PAGE, default_threshold=context.settings.low_stock_threshold
-            )
-    except PosError as error:
-        await refuse(update, context, error.message)
-        return
-    if not rows.total:
-        await show(update, context, "No products on sale yet. /add adds one.")
-        return
-    text = lines(
-        f"<b>Stock</b> — {rows.total} products on sale (⚠️ = at or below the low-stock threshold)",
-        "",
-        *(stock_line(row.product, threshold=row.threshold) for row in rows.items),
-    )
-    await show(update, context, text, keyboard([pager_row(STOCK_NS, "page", rows.page, rows.pages)]))
-
-
-@requires(Role.MANAGER)
-async def stock(update: Update, context: PosContext) -> None:
-    """Every product on sale with its stock, paged."""
-    await _stock_page(update, context, 1)
-
-
-@requires(Role.MANAGER)
-async def stock_button(update: Update, context: PosContext) -> None:
-    """‹ › on the stock list."""
-    args = cb_args(update.callback_query.data, STOCK_NS, "page", 1)
-    if args is None or args[0] < 1:
-        await refuse(update, context, STALE_BUTTON)
-        return
-    await _stock_page(update, context, args[0])
-
-
-@requires(Role.MANAGER)
-async def lowstock(update: Update, context: PosContext) -> None:
-    """Products at or below their low-stock threshold, emptiest first."""
-    default = context.settings.low_stock_threshold
-    async with context.reading() as session:
-        products = await catalog.low_stock(session, default_threshold=default)
-    if not products:
-        await send(update, context, "Nothing is running low. 👍")
-        return
-    text = lines(
-        f"⚠️ <b>Running low</b>: {len(products)}",
-        *(stock_line(p, threshold=catalog.effective_threshold(p, default)) for p in products),
-        "",
-        f"Receive goods with <code>{esc(RESTOCK_USAGE)}</code>.",
-    )
-    for chunk in split_message(text):
-        await send(update, context, chunk)
-
 
 # --- registration ------------------------------------------------------------------------------
 TEXT = filters.TEXT & ~filters.COMMAND
@@ -729,11 +606,6 @@ def handlers() -> list[BaseHandler]:
         *_conversations(),
         CommandHandler("edit", edit),
         CommandHandler("price", price),
-        CommandHandler("restock", restock),
-        CommandHandler("adjust", adjust),
         CommandHandler("archive", archive),
         CommandHandler("unarchive", unarchive),
-        CommandHandler("stock", stock),
-        CommandHandler("lowstock", lowstock),
-        CallbackQueryHandler(stock_button, pattern=cb_pattern(STOCK_NS, "page")),
     ]

@@ -4,7 +4,7 @@ It enforces the limits Telegram enforces, so a test fails where production would
 text over 4096 characters, captions over 1024, callback data over 64 bytes, more than 100 buttons,
 HTML that Telegram would not parse, and an edit that changes nothing ("message is not modified").
 
-Used by the tests and by the console (see bot/chat.py for the chat client on top of it).
+Used by the tests and by the console (see bot/testing/chat.py for the chat client on top of it).
 """
 
 from __future__ import annotations

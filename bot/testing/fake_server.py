@@ -5,7 +5,7 @@ tests and the console use in-process), and keeps a queue of updates for ``getUpd
 real bot at it with ``TELEGRAM_API_URL=http://127.0.0.1:<port>`` and it runs unchanged, over HTTP,
 with no network and no real token:
 
-    python -m bot.fake_server --port 8081 --user-id 1001    # then, in another terminal:
+    python -m bot.testing.fake_server --port 8081 --user-id 1001    # then, in another terminal:
     TELEGRAM_API_URL=http://127.0.0.1:8081 TELEGRAM_BOT_TOKEN=123456789:FAKE-token-for-offline-use_0000000000 \\
         ADMIN_IDS=1001 python -m bot run
 
@@ -30,7 +30,7 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from bot.fake_telegram import FAKE_TOKEN, Call, FakeTelegram, html_to_text
+from bot.testing.fake_telegram import FAKE_TOKEN, Call, FakeTelegram, html_to_text
 
 # Parameters PTB sends JSON-encoded inside form fields; everything else stays a string, as the
 # in-process fake gets it (``int(params["chat_id"])`` works on both).
@@ -291,7 +291,7 @@ def _parse_body(headers: dict[str, str], body: bytes) -> tuple[dict[str, Any], d
     raise ValueError(f"unsupported content type {content_type!r}")
 
 
-# --- python -m bot.fake_server: type to the bot over HTTP ------------------------------------------
+# --- python -m bot.testing.fake_server: type to the bot over HTTP ------------------------------------------
 async def _interactive(port: int, user_id: int, token: str | None) -> None:
     server = FakeBotApiServer(token=token, port=port)
     await server.start()
@@ -326,7 +326,7 @@ async def _interactive(port: int, user_id: int, token: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.fake_server", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bot.testing.fake_server", description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8081, help="port on 127.0.0.1 (default 8081)")
     parser.add_argument("--user-id", type=int, default=1001, help="who the typed messages come from")
     parser.add_argument("--token", help="accept only this bot token (default: any)")

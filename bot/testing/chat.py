@@ -17,7 +17,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.app import build_application, shutdown, startup
-from bot.fake_telegram import FAKE_TOKEN, FakeTelegram, StoredMessage
+from bot.testing.fake_telegram import FAKE_TOKEN, FakeTelegram, StoredMessage
 
 _update_ids = itertools.count(1)
 

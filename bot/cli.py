@@ -23,8 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from tqdm import tqdm
 
+from db import apikeys, catalog_io, demo, ledger, reports
 from db import backup as backup_db
-from db import catalog_io, demo, ledger, reports
 from db import staff as staff_db
 from db.engine import make_engine, make_read_session_factory, make_session_factory, transaction
 from db.errors import PosError
@@ -120,6 +120,12 @@ def cmd_webhook(args: argparse.Namespace) -> int:
     from bot.run import run_webhook
 
     return run_webhook(load_settings())
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    from bot.api_server import run_api
+
+    return run_api(load_settings())
 
 
 def cmd_console(args: argparse.Namespace) -> int:
@@ -348,6 +354,47 @@ def cmd_staff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_apikey(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    _migrate(settings)
+    if args.apikey_command == "list":
+        keys = _with_session(settings, lambda s: apikeys.list_keys(s), write=False)
+        if not keys:
+            print("No API keys yet: make one with `python -m bot apikey new <role> <name>`.")
+        for key in keys:
+            print(format_api_key(key, settings))
+        return 0
+    if args.apikey_command == "new":
+
+        async def new(session: AsyncSession):
+            return await apikeys.create_key(session, role=args.role, name=args.name or "", actor=None)
+
+        row, key = _with_session(settings, new)
+        print(f"API key {apikeys.describe(row)} created. It is shown only this once: store it now.")
+        print(key)
+        return 0
+
+    async def revoke(session: AsyncSession):
+        return await apikeys.revoke_key(session, key_id=args.key_id, actor=None)
+
+    row = _with_session(settings, revoke)
+    print(f"API key {apikeys.describe(row)} is revoked: its next request gets 401.")
+    return 0
+
+
+def format_api_key(key, settings: Settings) -> str:
+    """One line of `apikey list`: id, name, role, created, last used (store time), state."""
+
+    def when(moment) -> str:
+        return moment.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M") if moment else "never"
+
+    state = f"  revoked {when(key.revoked_at)}" if key.revoked_at else ""
+    return (
+        f"#{key.id:<4} {key.name:<24} {key.role.value:<8} created {when(key.created_at)}"
+        f"  last used {when(key.last_used_at)}{state}"
+    )
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     settings = load_settings()
     if backup_db.sqlite_file(settings.database_url) is None:
@@ -402,6 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_webhook,
         "Run the bot as a webhook behind a reverse proxy (needs WEBHOOK_URL and WEBHOOK_SECRET).",
     )
+    command("api", cmd_api, "Serve the REST API on API_LISTEN:API_PORT (OpenAPI docs at /docs).")
     p = command(
         "console",
         cmd_console,
@@ -444,6 +492,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("role", type=str.lower, choices=ROLES)
     d = staff_sub.add_parser("remove", help="take someone off the staff", description="Deactivate a staff member.")
     d.add_argument("telegram_id", type=int)
+
+    p = command("apikey", cmd_apikey, "List, create or revoke REST API keys.")
+    key_sub = p.add_subparsers(dest="apikey_command", metavar="<action>", required=True)
+    key_sub.add_parser("list", help="every key", description="Every API key: id, name, role, created, last used.")
+    n = key_sub.add_parser(
+        "new", help="make a key (printed once, on the last line)", description="Make an API key; it is shown once."
+    )
+    n.add_argument("role", type=str.lower, choices=ROLES, help="what the key may do")
+    n.add_argument("name", nargs="+", help="what the key is for, e.g. web shop")
+    v = key_sub.add_parser("revoke", help="revoke a key at once", description="Revoke an API key: it stops at once.")
+    v.add_argument("key_id", type=int, help="the key's id (see apikey list)")
 
     p = command("backup", cmd_backup, "Copy the SQLite database to a file, safely while the bot runs.")
     p.add_argument("file", help="where to write the copy")

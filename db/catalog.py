@@ -11,9 +11,9 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy import Select, String, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -21,6 +21,9 @@ from sqlalchemy.orm import selectinload
 from db import audit, money
 from db.errors import Conflict, InvalidInput, NotFound
 from db.models import Category, MovementReason, Product, Staff
+
+if TYPE_CHECKING:
+    from db.pagination import CursorPage
 
 MAX_QTY = 9999  # most units of one product on one cart or sale line
 MAX_STOCK = 1_000_000
@@ -457,20 +460,54 @@ async def search_products(session: AsyncSession, *, text: str, page: int = 1, pe
     query = select(Product).outerjoin(Category, Product.category_id == Category.id).where(Product.archived.is_(False))
     order_by: list[Any] = [lowered(Product.name), Product.id]
     if text:
-        query = query.where(
-            or_(
-                Product.name.icontains(text, autoescape=True),
-                Category.name.icontains(text, autoescape=True),
-                Product.sku.icontains(text, autoescape=True),
-                Product.barcode.istartswith(text, autoescape=True)
-                if len(text) >= MIN_BARCODE_PREFIX
-                else lowered(Product.barcode) == text.lower(),
-            )
-        )
+        query = query.where(_matches(text))
         key = text.lower()
         exact = case((or_(lowered(Product.sku) == key, lowered(Product.barcode) == key), 0), else_=1)
         order_by.insert(0, exact)
     return await paginate(session, query, page=page, per_page=per_page, order_by=order_by)
+
+
+def _matches(text: str) -> ColumnElement[bool]:
+    """Name, category or SKU contains ``text`` (ignoring case), or the barcode starts with it (see
+    search_products); the query must join Category."""
+    return or_(
+        Product.name.icontains(text, autoescape=True),
+        Category.name.icontains(text, autoescape=True),
+        Product.sku.icontains(text, autoescape=True),
+        Product.barcode.istartswith(text, autoescape=True)
+        if len(text) >= MIN_BARCODE_PREFIX
+        else lowered(Product.barcode) == text.lower(),
+    )
+
+
+async def list_products(
+    session: AsyncSession,
+    *,
+    text: str | None = None,
+    category: str | None = None,
+    archived: bool | None = False,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> CursorPage[Product]:
+    """Products by id, a page at a time: matching ``text`` like search_products, in the category
+    named ``category`` (ignoring case), archived or not (None: both)."""
+    from db.pagination import keyset_page  # db.pagination builds on this module
+
+    query = (
+        select(Product)
+        .outerjoin(Category, Product.category_id == Category.id)
+        .options(selectinload(Product.category))
+        .execution_options(populate_existing=True)
+    )
+    text = optional_text(text, "The search text", max_len=MAX_SEARCH_LEN)
+    if text:
+        query = query.where(_matches(text))
+    category = optional_text(category, "The category", max_len=64)
+    if category:
+        query = query.where(lowered(Category.name) == category.lower())
+    if archived is not None:
+        query = query.where(Product.archived.is_(archived))
+    return await keyset_page(session, query, id_column=Product.id, cursor=cursor, limit=limit, newest_first=False)
 
 
 async def products_in_category(

@@ -10,9 +10,11 @@ can never go below zero whatever races with it.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +22,7 @@ from sqlalchemy.orm import selectinload
 
 from db import audit, money
 from db.carts import check_chat_id
-from db.catalog import get_product, is_row_id, require_int
+from db.catalog import MAX_QTY, clean_text, get_by_sku, get_product, is_row_id, label, require_int
 from db.errors import Conflict, Forbidden, InvalidInput, NotFound, OutOfStock, Shortage, StaleCart
 from db.models import (
     Cart,
@@ -36,6 +38,7 @@ from db.models import (
     StockMovement,
     utcnow,
 )
+from db.pagination import CursorPage, keyset_page
 from db.stock import change_stock, clear_alert_if_recovered, effective_threshold, move_stock
 
 MAX_TENDERED_MINOR = 10**15
@@ -146,9 +149,57 @@ async def checkout(
     elif await session.get(Customer, require_int(customer_id, "The customer id", lo=1, hi=2**63 - 1)) is None:
         raise NotFound(f"No customer #{customer_id}.")
 
+    crossed = await _record_sale(
+        session,
+        items=rows,
+        cashier=cashier,
+        chat_id=chat_id,
+        method=method,
+        tendered_minor=tendered_minor,
+        currency=currency,
+        customer_id=customer_id,
+        key=key,
+        default_low_stock_threshold=default_low_stock_threshold,
+    )
+    await session.execute(delete(CartLine).where(CartLine.cart_id == cart.id))
+    cart.customer_id = None
+    await session.flush()
+
+    recorded = await _sale_by_key(session, key)
+    assert recorded is not None
+    return CheckoutResult(sale=recorded, already_recorded=False, low_stock_crossed=crossed)
+
+
+class _Item(NamedTuple):
+    """One product being sold, at today's price (a cart line or an API sale line)."""
+
+    product_id: int
+    quantity: int
+    name: str
+    sku: str
+    price_minor: int
+
+
+async def _record_sale(
+    session: AsyncSession,
+    *,
+    items: Sequence[Any],
+    cashier: Staff,
+    chat_id: int,
+    method: PaymentMethod,
+    tendered_minor: int | None,
+    currency: str,
+    customer_id: int | None,
+    key: str,
+    default_low_stock_threshold: int,
+) -> list[Product]:
+    """Take the stock, check the payment and write the sale; the low-stock crossings it caused.
+
+    ``items`` are in product-id order, one per product (see the module docstring).
+    """
     # (4) Take the stock; report every shortage at once. The caller's rollback undoes the rest.
     shortages = []
-    for row in rows:
+    for row in items:
         if not await change_stock(session, product_id=row.product_id, delta=-row.quantity, only_active=True):
             stock, archived = (
                 await session.execute(select(Product.stock, Product.archived).where(Product.id == row.product_id))
@@ -165,10 +216,10 @@ async def checkout(
         raise OutOfStock(shortages)
 
     # (5) Payment.
-    total_minor = sum(row.price_minor * row.quantity for row in rows)
+    total_minor = sum(row.price_minor * row.quantity for row in items)
     tendered, change = _check_payment(method, tendered_minor, total_minor, currency)
 
-    # (6) The sale, its lines and stock movements; the cart is emptied.
+    # (6) The sale, its lines and stock movements.
     sale = Sale(
         cashier_id=cashier.id,
         customer_id=customer_id,
@@ -183,7 +234,7 @@ async def checkout(
     )
     session.add(sale)
     await session.flush()
-    for row in rows:
+    for row in items:
         session.add(
             SaleLine(
                 sale_id=sale.id,
@@ -205,22 +256,17 @@ async def checkout(
                 note=f"sale #{sale.id}",
             )
         )
-    await session.execute(delete(CartLine).where(CartLine.cart_id == cart.id))
-    cart.customer_id = None
 
     # (7) Low-stock crossings. Our stock UPDATE holds each product's row lock, so a concurrent
     # sale of the same product sees our flag and does not alert twice.
     crossed = []
-    for row in rows:
+    for row in items:
         product = await get_product(session, product_id=row.product_id)
         if not product.low_stock_alerted and product.stock <= effective_threshold(product, default_low_stock_threshold):
             product.low_stock_alerted = True
             crossed.append(product)
     await session.flush()
-
-    recorded = await _sale_by_key(session, key)
-    assert recorded is not None
-    return CheckoutResult(sale=recorded, already_recorded=False, low_stock_crossed=crossed)
+    return crossed
 
 
 async def recorded_sale(session: AsyncSession, *, cart_id: int, version: int) -> Sale | None:
@@ -263,7 +309,12 @@ async def list_sales(
 
 
 async def refund_sale(
-    session: AsyncSession, *, sale_id: int, actor: Staff | None, default_threshold: int | None = None
+    session: AsyncSession,
+    *,
+    sale_id: int,
+    actor: Staff | None,
+    default_threshold: int | None = None,
+    reason: str = "",
 ) -> Sale:
     """Refund a whole completed sale: its goods go back into stock."""
     sale = await get_sale(session, sale_id=sale_id)
@@ -295,6 +346,186 @@ async def refund_sale(
         session,
         actor=actor,
         action="refund",
-        details=f"sale #{sale.id}: {money.format_money(sale.total_minor, sale.currency)}",
+        details=f"sale #{sale.id}: {money.format_money(sale.total_minor, sale.currency)}"
+        + (f" ({reason})" if reason else ""),
     )
     return await get_sale(session, sale_id=sale.id)
+
+
+# --- sales from other systems (the REST API) ----------------------------------------------------
+
+MAX_SALE_LINES = 100
+NO_CHAT = 0  # Sale.chat_id of a sale rung up outside any chat
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    """A line to sell: a product by id or by SKU (or barcode), and how many."""
+
+    quantity: int
+    product_id: int | None = None
+    sku: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    method: PaymentMethod | str
+    amount_minor: int
+    tendered_minor: int | None = None  # cash only: what the customer handed over (default: the amount)
+
+
+async def sell(
+    session: AsyncSession,
+    *,
+    lines: Sequence[LineRequest],
+    payment: PaymentRequest,
+    cashier: Staff,
+    currency: str,
+    default_low_stock_threshold: int,
+    customer_id: int | None = None,
+) -> CheckoutResult:
+    """Ring up ``lines`` at today's prices, by the same rules as a cart's checkout.
+
+    The payment must be exactly the total; cash may be tendered above it (the sale records the
+    change). Lines naming one product twice are added together.
+    """
+    if not isinstance(cashier, Staff) or not cashier.active:
+        raise Forbidden("Only active staff can sell.")
+    if not lines:
+        raise InvalidInput("A sale needs at least one line.")
+    if len(lines) > MAX_SALE_LINES:
+        raise InvalidInput(f"A sale has at most {MAX_SALE_LINES} lines.")
+    if not isinstance(currency, str) or not money.is_known_currency(currency):
+        raise InvalidInput(f"Unknown currency “{currency}”.")
+    try:
+        method = PaymentMethod(payment.method)
+    except ValueError:
+        raise InvalidInput(f"Unknown payment method “{payment.method}”.") from None
+
+    quantities: dict[int, int] = {}
+    products: dict[int, Product] = {}
+    for number, line in enumerate(lines, start=1):
+        quantity = require_int(line.quantity, f"The quantity of line {number}", lo=1, hi=MAX_QTY)
+        if (line.product_id is None) == (line.sku is None):
+            raise InvalidInput(f"Line {number} must name its product by product_id or by sku, not both.")
+        if line.product_id is not None:
+            product = await get_product(session, product_id=line.product_id)
+        else:
+            product = await get_by_sku(session, sku=line.sku or "")
+        products[product.id] = product
+        quantities[product.id] = quantities.get(product.id, 0) + quantity
+        if quantities[product.id] > MAX_QTY:
+            raise InvalidInput(f"At most {MAX_QTY} of one product per sale ({label(product)}).")
+    if customer_id is not None and not isinstance(await session.get(Customer, _customer_id(customer_id)), Customer):
+        raise NotFound(f"No customer #{customer_id}.")
+
+    items = [
+        _Item(pid, quantities[pid], products[pid].name, products[pid].sku, products[pid].price_minor)
+        for pid in sorted(quantities)
+    ]
+    total_minor = sum(item.price_minor * item.quantity for item in items)
+    amount = require_int(payment.amount_minor, "The payment amount", lo=0, hi=MAX_TENDERED_MINOR)
+    if amount != total_minor:
+        raise InvalidInput(
+            f"The payment of {money.format_money(amount, currency)} does not match the total "
+            f"{money.format_money(total_minor, currency)}."
+        )
+    tendered = None
+    if method is PaymentMethod.CASH:
+        tendered = payment.tendered_minor if payment.tendered_minor is not None else amount
+    elif payment.tendered_minor is not None:
+        raise InvalidInput("Only a cash payment has a tendered amount.")
+
+    key = f"api:{uuid.uuid4().hex}"
+    crossed = await _record_sale(
+        session,
+        items=items,
+        cashier=cashier,
+        chat_id=NO_CHAT,
+        method=method,
+        tendered_minor=tendered,
+        currency=currency,
+        customer_id=customer_id,
+        key=key,
+        default_low_stock_threshold=default_low_stock_threshold,
+    )
+    recorded = await _sale_by_key(session, key)
+    assert recorded is not None
+    return CheckoutResult(sale=recorded, already_recorded=False, low_stock_crossed=crossed)
+
+
+def _customer_id(value: Any) -> int:
+    if not is_row_id(value):
+        raise NotFound(f"No customer #{value}.")
+    return value
+
+
+@dataclass(frozen=True)
+class RefundLineRequest:
+    sale_line_id: int
+    quantity: int
+    restock: bool = True
+
+
+async def refund_lines(
+    session: AsyncSession,
+    *,
+    sale_id: int,
+    lines: Sequence[RefundLineRequest],
+    method: PaymentMethod | str | None,
+    reason: str,
+    actor: Staff | None,
+    default_threshold: int | None = None,
+) -> Sale:
+    """A refund asked for line by line. Today a refund is the whole sale, back to stock and back
+    the way it was paid: any other request is refused, naming what is possible."""
+    sale = await get_sale(session, sale_id=sale_id)
+    reason = clean_text(reason, "The reason", max_len=255, required=False)
+    by_id = {line.id: line for line in sale.lines}
+    asked: dict[int, RefundLineRequest] = {}
+    for request in lines:
+        line = by_id.get(request.sale_line_id)
+        if line is None:
+            raise InvalidInput(f"Sale #{sale.id} has no line #{request.sale_line_id}.")
+        if request.sale_line_id in asked:
+            raise InvalidInput(f"Line #{line.id} is listed twice.")
+        if request.quantity != line.quantity:
+            raise InvalidInput(
+                f"Partial refunds are not available yet: refund all {line.quantity} of “{line.product_name}” "
+                f"(line #{line.id}), or nothing."
+            )
+        if not request.restock:
+            raise InvalidInput("Refunds that keep the goods out of stock are not available yet: set restock to true.")
+        asked[line.id] = request
+    missing = [line for line in sale.lines if line.id not in asked]
+    if missing:
+        names = ", ".join(f"#{line.id} “{line.product_name}”" for line in missing)
+        raise InvalidInput(f"Partial refunds are not available yet: list every line of the sale (also {names}).")
+    if method is not None and method != sale.payment_method:
+        raise InvalidInput(
+            f"Sale #{sale.id} was paid by {sale.payment_method.value}: today a refund goes back the same way."
+        )
+    return await refund_sale(session, sale_id=sale.id, actor=actor, default_threshold=default_threshold, reason=reason)
+
+
+async def sales_page(
+    session: AsyncSession,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    cashier_id: int | None = None,
+    customer_id: int | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> CursorPage[Sale]:
+    """Sales (newest first) with ``start <= created_at < end``, optionally of one cashier or customer."""
+    query = _sale_query()
+    if start is not None:
+        query = query.where(Sale.created_at >= start)
+    if end is not None:
+        query = query.where(Sale.created_at < end)
+    if cashier_id is not None:
+        query = query.where(Sale.cashier_id == cashier_id)
+    if customer_id is not None:
+        query = query.where(Sale.customer_id == customer_id)
+    return await keyset_page(session, query, id_column=Sale.id, cursor=cursor, limit=limit, newest_first=True)

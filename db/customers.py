@@ -7,14 +7,15 @@ from typing import NamedTuple
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from db.catalog import clean_text, is_row_id, optional_text, require_int
+from db.catalog import UNSET, _Unset, clean_text, is_row_id, optional_text, require_int
 from db.errors import Conflict, InvalidInput, NotFound
 from db.models import Customer, Sale, SaleStatus
+from db.pagination import CursorPage, keyset_page
 
 MAX_FIND = 50
 
@@ -95,6 +96,16 @@ async def find_customers(
     """
     text = clean_text(text, "A name or phone number", max_len=128)
     limit = require_int(limit, "The limit", lo=1, hi=MAX_FIND)
+    matches, exact_phone = _matches(text, default_region)
+    order = [func.lower(Customer.name), Customer.id]
+    if exact_phone is not None:
+        order.insert(0, case((Customer.phone == exact_phone, 0), else_=1))
+    query = select(Customer).where(matches).order_by(*order).limit(limit)
+    return list((await session.scalars(query)).all())
+
+
+def _matches(text: str, default_region: str | None) -> tuple[ColumnElement[bool], str | None]:
+    """(name contains ``text`` or phone matches its digits, the exact phone ``text`` is, if any)."""
     matches = [Customer.name.icontains(text, autoescape=True)]
     exact_phone = None
     digits = re.sub(r"\D", "", text)
@@ -106,11 +117,54 @@ async def find_customers(
             exact_phone = None
         if exact_phone is not None:
             matches.append(Customer.phone == exact_phone)
-    order = [func.lower(Customer.name), Customer.id]
-    if exact_phone is not None:
-        order.insert(0, case((Customer.phone == exact_phone, 0), else_=1))
-    query = select(Customer).where(or_(*matches)).order_by(*order).limit(limit)
-    return list((await session.scalars(query)).all())
+    return or_(*matches), exact_phone
+
+
+async def customers_page(
+    session: AsyncSession,
+    *,
+    text: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+    default_region: str | None = None,
+) -> CursorPage[Customer]:
+    """Customers by id, a page at a time; with ``text``, those find_customers would match."""
+    query = select(Customer)
+    text = optional_text(text, "A name or phone number", max_len=128)
+    if text:
+        query = query.where(_matches(text, default_region)[0])
+    return await keyset_page(session, query, id_column=Customer.id, cursor=cursor, limit=limit, newest_first=False)
+
+
+async def edit_customer(
+    session: AsyncSession,
+    *,
+    customer_id: int,
+    name: str | _Unset = UNSET,
+    phone: str | _Unset | None = UNSET,
+    email: str | _Unset | None = UNSET,
+    default_region: str | None = None,
+) -> Customer:
+    """Change only the given fields; ``phone``/``email`` None (or blank) clears them."""
+    customer = await get_customer(session, customer_id=customer_id)
+    if name is not UNSET:
+        customer.name = clean_text(name, "The name", max_len=128)
+    if phone is not UNSET:
+        new_phone = optional_text(phone, "The phone number", max_len=40)
+        new_phone = normalise_phone(new_phone, default_region) if new_phone else None
+        if new_phone is not None and new_phone != customer.phone:
+            existing = await _customer_with_phone(session, new_phone)
+            if existing is not None:
+                raise Conflict(f"{new_phone} already belongs to {existing.name} (customer #{existing.id}).")
+        customer.phone = new_phone
+    if email is not UNSET:
+        new_email = optional_text(email, "The e-mail address", max_len=254)
+        customer.email = normalise_email(new_email) if new_email else None
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict(f"{customer.phone} was just registered for another customer.") from None
+    return customer
 
 
 async def customer_history(session: AsyncSession, *, customer_id: int, limit: int = 10) -> CustomerHistory:

@@ -297,3 +297,52 @@ class AuditEntry(Base):
     actor_name: Mapped[str] = mapped_column(String(128), default="")
     action: Mapped[str] = mapped_column(String(32))
     details: Mapped[str] = mapped_column(Text, default="")
+
+
+class ApiKey(Base):
+    """A REST API key. Only the SHA-256 of the key is stored; the key itself is shown once.
+
+    Each key acts through a staff row of its own (``staff_id``, named after the key): the sales it
+    rings up, the stock it moves and its audit entries name it. That row is always a cashier, so an
+    admin key never counts as a shop admin; the key's ``role`` decides what it may do.
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[Role] = mapped_column(_enum(Role, "api_key_role"))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # The rate limit's fixed window: when the current minute began and how many requests it had.
+    window_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    window_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    staff: Mapped[Staff] = relationship(lazy="raise", foreign_keys=[staff_id])
+    created_by: Mapped[Staff | None] = relationship(lazy="raise", foreign_keys=[created_by_id])
+
+
+class IdempotencyRecord(Base):
+    """One ``Idempotency-Key`` of one API key: the request it was first used for and its response.
+
+    ``response_status`` None means the first request is still running; ``claim`` is the token of
+    whoever runs it, so a request that outlived its lease cannot complete over its successor.
+    """
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("api_key_id", "key", name="uq_idempotency_records_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of method, path and body
+    claim: Mapped[str] = mapped_column(String(32))
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)

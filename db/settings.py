@@ -33,6 +33,8 @@ _HINTS = {
     "daily_report_time": "must be a time of day as HH:MM (24-hour clock), e.g. 21:00",
     "low_stock_threshold": "must be a whole number from 0 to 1000000",
     "webhook_port": "must be a port number from 1 to 65535",
+    "api_port": "must be a port number from 1 to 65535",
+    "api_rate_limit": "must be a whole number of requests a minute from 1 to 1000000",
     "admin_ids": "must be Telegram user ids separated by commas, e.g. 111111111,222222222",
 }
 
@@ -58,6 +60,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
+    api_listen: str = "127.0.0.1"
+    api_port: int = Field(default=8080, ge=1, le=65535)
+    api_rate_limit: int = Field(default=120, ge=1, le=1_000_000)
 
     @field_validator("telegram_bot_token", "webhook_secret", "webhook_url", "phone_region", mode="before")
     @classmethod

@@ -9,6 +9,7 @@ that every product's stock is the sum of its movements.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,7 @@ from db import audit
 from db.catalog import MAX_STOCK, Page, clean_text, get_product, label, lowered, paginate, require_int
 from db.errors import InvalidInput
 from db.models import MovementReason, Product, Staff, StockMovement
+from db.pagination import CursorPage, keyset_page
 
 
 @dataclass(frozen=True)
@@ -180,3 +182,24 @@ async def low_stock(session: AsyncSession, *, default_threshold: int) -> list[Pr
         .execution_options(populate_existing=True)
     )
     return list((await session.scalars(query)).all())
+
+
+async def movements_page(
+    session: AsyncSession,
+    *,
+    product_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> CursorPage[StockMovement]:
+    """Stock movements, newest first, of one product or all, with ``start <= created_at < end``."""
+    query = select(StockMovement)
+    if product_id is not None:
+        product = await get_product(session, product_id=product_id)
+        query = query.where(StockMovement.product_id == product.id)
+    if start is not None:
+        query = query.where(StockMovement.created_at >= start)
+    if end is not None:
+        query = query.where(StockMovement.created_at < end)
+    return await keyset_page(session, query, id_column=StockMovement.id, cursor=cursor, limit=limit, newest_first=True)

@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import Application, TypeHandler
 
 from handlers import (
+    apikeys,
     audit,
     cart,
     catalog,
@@ -29,7 +30,21 @@ def register(application: Application) -> None:
     application.add_handler(TypeHandler(Update, guard), group=-1)
     # Dialogs come before plain commands: while a dialog is open it owns the chat's text.
     # Within the list, the first handler that matches an update wins.
-    features = (checkout, customers, products, stock, staff, start, catalog, cart, sales, reports, subscriptions, audit)
+    features = (
+        checkout,
+        customers,
+        products,
+        stock,
+        staff,
+        start,
+        catalog,
+        cart,
+        sales,
+        reports,
+        subscriptions,
+        audit,
+        apikeys,
+    )
     for module in features:
         application.add_handlers(module.handlers())
     # /cancel outside a dialog, then plain text as a product search (last: it matches any text).

@@ -40,6 +40,7 @@ COMMANDS: list[tuple[str, str, Role | None]] = [
     ("unsubscribe", "Stop the pushes to this chat", Role.MANAGER),
     ("staff", "Staff: /staff, /staff add|remove|role ...", Role.ADMIN),
     ("audit", "Privileged actions: /audit [period]", Role.ADMIN),
+    ("apikey", "REST API keys: /apikey, /apikey new|revoke ...", Role.ADMIN),
 ]
 
 

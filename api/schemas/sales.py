@@ -1,0 +1,212 @@
+"""Sales and refunds, in DESIGN.md's shapes.
+
+Today's backend records one payment per sale, no discounts and no taxes, and refunds a whole sale
+back to stock. The shapes are already the final ones (lists of payments, discounts, taxes; refund
+lines); what today's backend cannot do yet is refused with a 422 naming the field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator, model_validator
+
+from api.schemas.common import Code, Id, Model, Money, Text, local
+from db.models import Sale
+
+Method = Literal["cash", "card", "mobile"]
+NO_DISCOUNTS = "Discounts are not available yet: leave discount out (or null)."
+ONE_PAYMENT = "Split payments are not available yet: send exactly one payment."
+
+
+def _no_discount(value: Any) -> Any:
+    if value is not None:
+        raise ValueError(NO_DISCOUNTS)
+    return value
+
+
+class SaleLineIn(Model):
+    """A product by `product_id` or by `sku` (a barcode works too), and how many."""
+
+    product_id: Id | None = None
+    sku: Code | None = None
+    quantity: Annotated[int, Field(ge=1, le=9999)]
+    discount: dict[str, Any] | None = Field(default=None, description=NO_DISCOUNTS)
+
+    _discount = field_validator("discount")(_no_discount)
+
+    @model_validator(mode="after")
+    def _one_product(self) -> SaleLineIn:
+        if (self.product_id is None) == (self.sku is None):
+            raise ValueError("give the product by product_id or by sku (one of them)")
+        return self
+
+
+class PaymentIn(Model):
+    method: Method
+    amount: Money = Field(description="Exactly the sale's total")
+    tendered: Money | None = Field(
+        default=None, description="Cash only: what was handed over (change = tendered − amount)"
+    )
+
+
+class SaleCreate(Model):
+    lines: Annotated[list[SaleLineIn], Field(min_length=1, max_length=100)]
+    discount: dict[str, Any] | None = Field(default=None, description=NO_DISCOUNTS)
+    customer_id: Id | None = None
+    payments: Annotated[list[PaymentIn], Field(min_length=1, description=ONE_PAYMENT)]
+
+    _discount = field_validator("discount")(_no_discount)
+
+    @field_validator("payments")
+    @classmethod
+    def _one_payment(cls, value: list[PaymentIn]) -> list[PaymentIn]:
+        if len(value) > 1:
+            raise ValueError(ONE_PAYMENT)
+        return value
+
+
+class SaleLineOut(Model):
+    id: int
+    product_id: int
+    sku: str = Field(description="As it was when sold")
+    name: str = Field(description="As it was when sold")
+    quantity: int
+    unit_price: Money
+    discount: Money | None = None
+    total: Money
+
+
+class PaymentOut(Model):
+    method: Method
+    amount: Money
+    tendered: Money | None
+    change: Money | None
+
+
+class TaxOut(Model):
+    name: str
+    rate: str
+    amount: Money
+
+
+class DiscountOut(Model):
+    reason: str
+    amount: Money
+
+
+class PersonRef(Model):
+    id: int
+    name: str
+
+
+class SaleOut(Model):
+    id: int
+    number: int = Field(description="The receipt number: what /sale and /refund take in the chat")
+    created_at: datetime
+    status: Literal["completed", "partially_refunded", "refunded"]
+    refunded_at: datetime | None
+    cashier: PersonRef = Field(description="Who rang it up; an API key's sales name the key")
+    customer: PersonRef | None
+    lines: list[SaleLineOut]
+    discounts: list[DiscountOut] = Field(description="Empty until discounts exist")
+    taxes: list[TaxOut] = Field(description="Empty until taxes exist")
+    total: Money
+    payments: list[PaymentOut]
+
+    @classmethod
+    def of(cls, sale: Sale, tz: ZoneInfo) -> SaleOut:
+        cur = sale.currency
+        return cls(
+            id=sale.id,
+            number=sale.id,
+            created_at=local(sale.created_at, tz),
+            status=sale.status.value,
+            refunded_at=local(sale.refunded_at, tz),
+            cashier=PersonRef(id=sale.cashier.id, name=sale.cashier.name),
+            customer=PersonRef(id=sale.customer.id, name=sale.customer.name) if sale.customer else None,
+            lines=[
+                SaleLineOut(
+                    id=line.id,
+                    product_id=line.product_id,
+                    sku=line.sku,
+                    name=line.product_name,
+                    quantity=line.quantity,
+                    unit_price=Money.of(line.unit_price_minor, cur),
+                    total=Money.of(line.line_total_minor, cur),
+                )
+                for line in sale.lines
+            ],
+            discounts=[],
+            taxes=[],
+            total=Money.of(sale.total_minor, cur),
+            payments=[
+                PaymentOut(
+                    method=sale.payment_method.value,
+                    amount=Money.of(sale.total_minor, cur),
+                    tendered=Money.of(sale.tendered_minor, cur) if sale.tendered_minor is not None else None,
+                    change=Money.of(sale.change_minor, cur) if sale.change_minor is not None else None,
+                )
+            ],
+        )
+
+
+class RefundLineIn(Model):
+    sale_line_id: Id
+    quantity: Annotated[int, Field(ge=1, le=9999)]
+    restock: bool = True
+
+
+class RefundCreate(Model):
+    """Today a refund is the whole sale: every line, its full quantity, back to stock, back the way
+    it was paid (leave `method` out or give the sale's)."""
+
+    lines: Annotated[list[RefundLineIn], Field(min_length=1, max_length=100)]
+    method: Method | None = None
+    reason: Text = ""
+
+
+class RefundLineOut(Model):
+    sale_line_id: int
+    quantity: int
+    restock: bool
+    amount: Money
+
+
+class RefundOut(Model):
+    sale_id: int
+    number: int
+    created_at: datetime
+    method: Method
+    reason: str
+    amount: Money
+    lines: list[RefundLineOut]
+    sale: SaleOut
+
+    @classmethod
+    def of(cls, sale: Sale, reason: str, tz: ZoneInfo) -> RefundOut:
+        cur = sale.currency
+        assert sale.refunded_at is not None
+        return cls(
+            sale_id=sale.id,
+            number=sale.id,
+            created_at=local(sale.refunded_at, tz),
+            method=sale.payment_method.value,
+            reason=reason,
+            amount=Money.of(sale.total_minor, cur),
+            lines=[
+                RefundLineOut(
+                    sale_line_id=line.id,
+                    quantity=line.quantity,
+                    restock=True,
+                    amount=Money.of(line.line_total_minor, cur),
+                )
+                for line in sale.lines
+            ],
+            sale=SaleOut.of(sale, tz),
+        )
+
+
+__all__ = ["RefundCreate", "RefundOut", "SaleCreate", "SaleOut", "Text"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from telegram import MessageEntity, Update
@@ -161,11 +161,13 @@ def _tag(error: Exception, context: PosContext) -> None:
         pass
 
 
-async def pressed(update: Update, context: PosContext, ns: str, action: str, count: int) -> list[int] | None:
-    """The integer arguments of the pressed button's `ns:action:...` payload; None, after telling
-    the user the button is no longer valid, when the payload is malformed or forged."""
+async def pressed(
+    update: Update, context: PosContext, ns: str, action: str, count: int, *, telegram_ids: Collection[int] = ()
+) -> list[int] | None:
+    """The integer arguments of the pressed button's `ns:action:...` payload (see `cb_args`); None,
+    after telling the user the button is no longer valid, when the payload is malformed or forged."""
     query = update.callback_query
-    args = cb_args(query.data if query else None, ns, action, count)
+    args = cb_args(query.data if query else None, ns, action, count, telegram_ids=telegram_ids)
     if args is None:
         await refuse(update, context, STALE_BUTTON)
     return args

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -59,8 +59,20 @@ def cb(ns: str, action: str, *args: object) -> str:
     return data
 
 
-def cb_args(data: str | None, ns: str, action: str, count: int) -> list[int] | None:
-    """Parse `ns:action:<int>...` into its integer args; None when the payload is malformed."""
+# Row ids, versions, pages and counts are INTEGER columns or fit one: PostgreSQL refuses a larger
+# parameter with a driver error, so a forged `cat:add:1099511627776:1` is malformed right here.
+CB_INT_MAX = 2**31 - 1
+CB_TELEGRAM_ID_MAX = 2**63 - 1  # Telegram ids are BIGINT columns
+
+
+def cb_args(
+    data: str | None, ns: str, action: str, count: int, *, telegram_ids: Collection[int] = ()
+) -> list[int] | None:
+    """Parse `ns:action:<int>...` into its integer args; None when the payload is malformed.
+
+    Every argument must fit a 32-bit INTEGER, except those at the positions in `telegram_ids`
+    (0-based), which may be any 64-bit Telegram id.
+    """
     if not data:
         return None
     parts = data.split(":")
@@ -70,8 +82,10 @@ def cb_args(data: str | None, ns: str, action: str, count: int) -> list[int] | N
         values = [int(p) for p in parts[2:]]
     except ValueError:
         return None
-    if any(abs(v) > 2**62 for v in values):
-        return None
+    for position, value in enumerate(values):
+        bound = CB_TELEGRAM_ID_MAX if position in telegram_ids else CB_INT_MAX
+        if not -bound <= value <= bound:
+            return None
     return values
 
 

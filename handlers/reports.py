@@ -43,13 +43,12 @@ from handlers.render import (
     sales_summary_text,
     split_message,
 )
-from handlers.reply import answer, refuse, send, show
+from handlers.reply import STALE_BUTTON, answer, refuse, send, show
 
 REPORT_NS, REFUND_NS, HISTORY_NS = "rep", "ref", "hist"
 EXPORTS = {"csv": "CSV", "xlsx": "Excel"}  # callback action -> button label
 HISTORY_MATCHES = 8
 HISTORY_SALES = 10
-BROKEN_BUTTON = "This button is broken or out of date. Run the command again."
 
 SALE_USAGE = "Usage: /sale <number>, e.g. /sale 42"
 REFUND_USAGE = "Usage: /refund <number>, e.g. /refund 42"
@@ -110,7 +109,7 @@ async def export_button(update: Update, context: PosContext) -> None:
     kind = next((k for k in EXPORTS if cb_args(query.data, REPORT_NS, k, 2)), None)
     period = _period_from_args(cb_args(query.data, REPORT_NS, kind, 2), context) if kind else None
     if period is None:
-        await refuse(update, context, BROKEN_BUTTON)
+        await refuse(update, context, STALE_BUTTON)
         return
     label = EXPORTS[kind]
     await answer(update, context, f"Preparing the {label} file…")
@@ -210,7 +209,7 @@ async def refund_button(update: Update, context: PosContext) -> None:
     assert query is not None
     action = next((a for a in ("ask", "do", "no") if cb_args(query.data, REFUND_NS, a, 1)), None)
     if action is None:
-        await refuse(update, context, BROKEN_BUTTON)
+        await refuse(update, context, STALE_BUTTON)
         return
     (sale_id,) = cb_args(query.data, REFUND_NS, action, 1) or [0]
     refunded = False
@@ -316,7 +315,7 @@ async def history_button(update: Update, context: PosContext) -> None:
     assert query is not None
     args = cb_args(query.data, HISTORY_NS, "c", 1)
     if args is None:
-        await refuse(update, context, BROKEN_BUTTON)
+        await refuse(update, context, STALE_BUTTON)
         return
     await _show_history(update, context, args[0])
 

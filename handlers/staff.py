@@ -179,7 +179,7 @@ async def _member(context: PosContext, telegram_id: int) -> Staff | None:
 @requires(Role.ADMIN)
 async def show_button(update: Update, context: PosContext) -> None:
     """One person: their role, with buttons to change it or remove them."""
-    args = cb_args(update.callback_query.data, NS, "show", 1)
+    args = cb_args(update.callback_query.data, NS, "show", 1, telegram_ids=(0,))
     member = await _member(context, args[0]) if args else None
     if member is None:
         await refuse(update, context, "That person is not on the staff list any more.")
@@ -191,7 +191,7 @@ async def show_button(update: Update, context: PosContext) -> None:
 @requires(Role.ADMIN)
 async def remove_button(update: Update, context: PosContext) -> None:
     """Ask before removing someone."""
-    args = cb_args(update.callback_query.data, NS, "remove", 1)
+    args = cb_args(update.callback_query.data, NS, "remove", 1, telegram_ids=(0,))
     member = await _member(context, args[0]) if args else None
     if member is None or not member.active:
         await refuse(update, context, "That person is not on the active staff.")
@@ -208,7 +208,7 @@ async def change_button(update: Update, context: PosContext) -> None:
     """Make cashier/manager/admin, confirm removal, or add a removed person back."""
     data = update.callback_query.data or ""
     action = data.split(":")[1] if data.count(":") >= 1 else ""
-    args = cb_args(data, NS, action, 1 if action == "rmok" else 2)
+    args = cb_args(data, NS, action, 1 if action == "rmok" else 2, telegram_ids=(0,))
     role = _BY_RANK.get(args[1]) if args and action != "rmok" else None
     if args is None or (action != "rmok" and role is None) or parse_telegram_id(str(args[0])) is None:
         await refuse(update, context, STALE_BUTTON)

@@ -472,3 +472,36 @@ async def test_every_button_route_is_in_the_matrix(shop, world):
     filled = [world.fill(p.template, CASHIER_ID) for p in PAYLOADS]
     missing = [p.pattern for p in patterns if not any(p.match(data) for data in filled)]
     assert missing == []
+
+
+# --- ids above 32 bits ---------------------------------------------------------------------------
+BIG_ID = 2**40  # fits the codec's 64-bit range, not PostgreSQL's INTEGER columns
+
+
+def _with_big_ids(template: str) -> list[str]:
+    """One forged payload per numeric argument of `template`: that argument replaced by BIG_ID."""
+    parts = template.split(":")
+    return [":".join([*parts[:i], str(BIG_ID), *parts[i + 1 :]]) for i in range(2, len(parts))]
+
+
+# Where an argument is a Telegram id (64-bit, so 2**40 is a real one), the answer names the person.
+NO_SUCH_PERSON = (
+    "That person is not on the staff list any more.",
+    "That person is not on the active staff.",
+    "That person is already on the staff.",
+    f"No active staff member with Telegram id {BIG_ID}.",
+)
+
+
+@pytest.mark.parametrize("payload", [p for p in PAYLOADS if _with_big_ids(p.template)], ids=lambda p: p.template)
+async def test_ids_above_32_bits_are_no_longer_valid(admin, fake, world, session_factory, payload):
+    """A forged id too large for an INTEGER column is a stale button on both backends, not a driver error."""
+    for template in _with_big_ids(payload.template):
+        data = world.fill(template, ADMIN_ID)
+        before = await db_checksum(session_factory)
+        answer = await admin.press(data, message=screen(fake, ADMIN_ID))  # fails the test if a handler raises
+        ns, action, first, *_ = template.split(":")
+        person = ns == "staff" and action != "list" and first == str(BIG_ID)
+        assert answer.get("text") in (NO_SUCH_PERSON if person else (STALE_BUTTON,)), data
+        assert answer.get("show_alert") is True
+        assert await db_checksum(session_factory) == before

@@ -346,3 +346,28 @@ class IdempotencyRecord(Base):
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+
+
+class JobRunStatus(enum.StrEnum):
+    CLAIMED = "claimed"  # a process took it and is sending (or died sending: never sent again)
+    SENT = "sent"
+    SKIPPED = "skipped"  # found too late to be useful (the bot was down): logged, not sent
+
+
+class JobRun(Base):
+    """One run of a scheduled push, claimed once per (job, scheduled time).
+
+    The unique key is what makes a push go out once: whichever process inserts the row first
+    sends it; a second process, a restart or a failover finds the row and sends nothing.
+    """
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "scheduled_for", name="uq_job_runs_job_scheduled_for"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(32))
+    scheduled_for: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[JobRunStatus] = mapped_column(_enum(JobRunStatus, "job_run_status"), default=JobRunStatus.CLAIMED)
+    claimed_by: Mapped[str] = mapped_column(String(64), default="")
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -16,6 +16,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, BaseHandler, CommandHandler
 
 from db import subscriptions as subscriptions_db
+from db.engine import transaction
 from db.errors import PosError
 from db.models import Product, Role
 from handlers.access import requires
@@ -89,8 +90,9 @@ async def broadcast(
 ) -> list[int]:
     """Send `text` (split when long), then an optional photo, to every subscribed chat.
 
-    A chat that fails (the bot was blocked or removed from the group) is logged and skipped: one
-    dead chat must not keep the others from their report. Returns the chats that got everything.
+    A chat that fails is logged and skipped: one dead chat must not keep the others from their
+    report. A chat Telegram says is gone for the bot (blocked it, removed it from the group, the
+    chat was deleted) is unsubscribed, so it is not tried again. Returns the chats that got everything.
     """
     if chat_ids is None:
         chat_ids = await subscribed_chats(application)
@@ -102,13 +104,27 @@ async def broadcast(
             if photo is not None:
                 await application.bot.send_photo(chat_id, photo, caption=caption)
         except (Forbidden, BadRequest) as error:
-            log.warning("could not push to subscribed chat %s: %s", chat_id, error)
+            if isinstance(error, Forbidden) or "chat not found" in str(error).lower():
+                await _drop_dead_chat(application, chat_id, error)
+            else:
+                log.warning("could not push to subscribed chat %s: %s", chat_id, error)
             continue
         except TelegramError as error:  # network trouble: the other chats may still work
             log.warning("push to chat %s failed: %s", chat_id, error)
             continue
         reached.append(chat_id)
     return reached
+
+
+async def _drop_dead_chat(application: Application, chat_id: int, error: TelegramError) -> None:
+    services: Services = application.bot_data["services"]
+    try:
+        async with transaction(services.session_factory) as session:
+            await subscriptions_db.unsubscribe(session, chat_id=chat_id)
+    except PosError as failure:  # a chat id the database refuses: nothing to unsubscribe
+        log.warning("could not unsubscribe chat %s: %s", chat_id, failure.message)
+        return
+    log.warning("unsubscribed chat %s: Telegram says it is gone for the bot (%s)", chat_id, error)
 
 
 async def notify_low_stock(application: Application, products: Sequence[Product]) -> None:

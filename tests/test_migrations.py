@@ -67,3 +67,19 @@ def test_there_is_one_head():
 
 async def _downgrade(url: str, revision: str) -> None:
     await asyncio.to_thread(command.downgrade, alembic_config(url), revision)
+
+
+async def test_the_job_runs_migration_keeps_every_row_of_the_previous_release(database_url):
+    """A database of the previous release (0002) with data upgrades with every row as it was."""
+    await asyncio.to_thread(command.upgrade, alembic_config(database_url), "0002")
+    await cli_helpers.execute(
+        database_url,
+        "INSERT INTO subscriptions (id, chat_id, created_at) VALUES (1, -100123, '2026-11-20 08:00:00+00:00')",
+    )
+    before = await cli_helpers.table_contents(database_url)
+    await upgrade_async(database_url)
+    after = await cli_helpers.table_contents(database_url)
+    assert {k: v for k, v in after.items() if k in before and k != "alembic_version"} == {
+        k: v for k, v in before.items() if k != "alembic_version"
+    }
+    assert after["job_runs"] == []

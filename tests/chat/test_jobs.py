@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
+from sqlalchemy import select
 
 from bot import jobs
+from bot.testing.chat import FakeShop
 from db import subscriptions
 from db.engine import transaction
+from db.models import JobRun
 from tests.chat.conftest import ADMIN_ID, CASHIER_ID, MANAGER_ID
 from tests.chat.office_helpers import build_week, fetch, product, staff_member, utc
 from tests.factories import fill_cart, run, sell
@@ -34,39 +37,27 @@ def texts(fake, chat_id: int) -> list[str]:
 
 
 # --- the schedule ------------------------------------------------------------------------------
-def _next_fire(job, after: datetime) -> datetime:
-    """The first time at or after `after` the job's trigger fires."""
-    return job.job.trigger.get_next_fire_time(None, after)
+def _latest(shop, job: str, now: datetime) -> datetime:
+    [push] = [p for p in jobs.pushes(shop.application) if p.job == job]
+    return push.latest(now, BERLIN)
 
 
-async def test_jobs_are_scheduled_in_the_store_time_zone(shop):
-    queue = shop.application.job_queue
-    assert sorted(job.name for job in queue.jobs()) == sorted([jobs.DAILY_JOB, jobs.WEEKLY_JOB, jobs.DIGEST_JOB])
-    [daily] = queue.get_jobs_by_name(jobs.DAILY_JOB)
-    [weekly] = queue.get_jobs_by_name(jobs.WEEKLY_JOB)
-    [digest] = queue.get_jobs_by_name(jobs.DIGEST_JOB)
-    for job in (daily, weekly, digest):
-        assert job.job.trigger.timezone.key == "Europe/Berlin"
-
+async def test_runs_fall_due_in_the_store_time_zone(shop):
     tuesday = utc(2026, 11, 24, 5, 0)  # 06:00 in Berlin (UTC+1)
-    assert _next_fire(daily, tuesday) == datetime(2026, 11, 24, 21, 0, tzinfo=BERLIN)
-    assert _next_fire(daily, tuesday).astimezone(UTC) == utc(2026, 11, 24, 20, 0)
-    assert _next_fire(digest, tuesday).astimezone(UTC) == utc(2026, 11, 24, 7, 0)
-    monday = _next_fire(weekly, tuesday)
-    assert monday.astimezone(UTC) == utc(2026, 11, 30, 7, 0) and monday.weekday() == 0
-
+    assert _latest(shop, jobs.DAILY_JOB, tuesday) == utc(2026, 11, 23, 20, 0)  # Monday 21:00 Berlin
+    assert _latest(shop, jobs.DIGEST_JOB, tuesday) == utc(2026, 11, 23, 7, 0)  # Monday 08:00
+    assert _latest(shop, jobs.DIGEST_JOB, utc(2026, 11, 24, 7, 0)) == utc(2026, 11, 24, 7, 0)
+    weekly = _latest(shop, jobs.WEEKLY_JOB, tuesday)
+    assert weekly == utc(2026, 11, 23, 7, 0) and weekly.astimezone(BERLIN).weekday() == 0
     # Over the spring change (29 March 2026) the wall-clock time stays, the UTC time moves.
-    saturday = utc(2026, 3, 28, 12, 0)
-    first = _next_fire(daily, saturday)
-    assert first.astimezone(UTC) == utc(2026, 3, 28, 20, 0)
-    assert _next_fire(daily, first + timedelta(seconds=1)).astimezone(UTC) == utc(2026, 3, 29, 19, 0)
+    assert _latest(shop, jobs.DAILY_JOB, utc(2026, 3, 29, 23, 0)) == utc(2026, 3, 29, 19, 0)
+    assert _latest(shop, jobs.DAILY_JOB, utc(2026, 3, 29, 12, 0)) == utc(2026, 3, 28, 20, 0)
 
 
-async def test_scheduling_again_at_start_does_not_double_the_jobs(shop):
+async def test_scheduling_again_at_start_does_not_double_the_tick(shop):
     jobs.schedule(shop.application)
     jobs.schedule(shop.application)
-    names = [job.name for job in shop.application.job_queue.jobs()]
-    assert sorted(names) == sorted([jobs.DAILY_JOB, jobs.WEEKLY_JOB, jobs.DIGEST_JOB])
+    assert [job.name for job in shop.application.job_queue.jobs()] == [jobs.TICK_JOB]
 
 
 # --- the job bodies with a controlled clock -----------------------------------------------------
@@ -76,18 +67,21 @@ async def test_daily_summary_reaches_subscribed_chats_only(shop, fake, session_f
     await jobs.daily_summary(shop.application, utc(2026, 11, 18, 20, 0))  # Wed 21:00 in Berlin
     for chat_id in (MANAGER_ID, GROUP_ID):
         [text] = texts(fake, chat_id)
-        assert "Daily summary — today (2026-11-18)" in text
+        assert "Daily summary — Tue 21:00 – Wed 21:00" in text
         assert "Sales: 1 · Revenue: $2.50" in text
     assert texts(fake, ADMIN_ID) == []
 
 
-async def test_daily_summary_at_the_end_of_a_local_day(shop, fake, session_factory):
+async def test_a_midnight_daily_summary_covers_the_calendar_day(shop, settings, session_factory):
     await build_week(session_factory)
     await subscribe(session_factory, MANAGER_ID)
-    # 23:59 on Sunday 22nd in Berlin is 22:59 UTC: the sale at 23:30 local belongs to this day.
-    await jobs.daily_summary(shop.application, utc(2026, 11, 22, 22, 59))
-    assert "today (2026-11-22)" in fake.chat_messages(MANAGER_ID)[-1].text
-    assert "Sales: 1 · Revenue: $5.50" in fake.chat_messages(MANAGER_ID)[-1].text
+    async with FakeShop(settings.model_copy(update={"daily_report_time": time(0)}), session_factory) as midnight:
+        # Monday 00:00 in Berlin: all of Sunday the 22nd, with its sale at 23:30 local and not
+        # the one ten minutes after midnight.
+        await jobs.run_due(midnight.application, utc(2026, 11, 22, 23, 0, 30))
+        [text] = texts(midnight.fake, MANAGER_ID)
+    assert "Daily summary — Sun 2026-11-22" in text
+    assert "Sales: 1 · Revenue: $5.50" in text
 
 
 async def test_daily_summary_on_a_day_without_sales(shop, fake, session_factory):
@@ -154,13 +148,15 @@ async def test_a_chat_that_blocked_the_bot_does_not_stop_the_others(shop, fake, 
     assert fake.chat_messages(blocked_chat) == []
 
 
-async def test_the_scheduled_job_runs_its_body(shop, fake, session_factory):
+async def test_the_tick_runs_what_is_due(shop, fake, session_factory):
     await subscribe(session_factory, MANAGER_ID)
-    [daily] = shop.application.job_queue.get_jobs_by_name(jobs.DAILY_JOB)
+    [tick] = shop.application.job_queue.get_jobs_by_name(jobs.TICK_JOB)
     errors_before = len(shop.application.bot_data.get("recent_errors", []))
-    await daily.run(shop.application)
-    assert "Daily summary — today" in fake.chat_messages(MANAGER_ID)[-1].text
+    await tick.run(shop.application)
     assert len(shop.application.bot_data.get("recent_errors", [])) == errors_before
+    async with session_factory() as session:
+        runs = (await session.scalars(select(JobRun.job))).all()
+    assert sorted(runs) == sorted([jobs.DAILY_JOB, jobs.WEEKLY_JOB, jobs.DIGEST_JOB])
 
 
 # --- low-stock alerts: once per crossing --------------------------------------------------------

@@ -9,7 +9,9 @@ stay out of the log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -21,6 +23,16 @@ from db.settings import Settings
 
 log = logging.getLogger(__name__)
 GRACEFUL_SECONDS = 30
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # Uvicorn re-raises the signal it stopped on once it has shut down, so the process would
+        # end "killed by SIGTERM"; like the bot's run modes, a requested stop exits 0.
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
 
 
 def run_api(settings: Settings) -> int:
@@ -46,6 +58,6 @@ async def _serve(settings: Settings) -> None:
         log.info(
             "REST API on http://%s:%s (docs at /docs; Ctrl-C or SIGTERM stops)", settings.api_listen, settings.api_port
         )
-        await uvicorn.Server(config).serve()
+        await _Server(config).serve()
     finally:
         await engine.dispose()

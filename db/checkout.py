@@ -1,11 +1,12 @@
 """Checkout and refunds: a sale is created exactly once.
 
-The idempotency key is the cart and the version the cashier confirmed. Checkout claims that version
-with a conditional UPDATE before touching anything else: of two concurrent checkouts of the same
-screen (a double tap, a replayed update) exactly one gets the claim; the other finds the sale the
-winner recorded, or a StaleCart when the winner failed and rolled back. Stock is taken with
-conditional UPDATEs in product-id order (no deadlock between two carts sharing products), so stock
-can never go below zero whatever races with it.
+The idempotency key is the cart and the version the cashier confirmed, and the sale is recorded
+only at the total the confirm screen showed (a price changed in between refuses it, nothing
+written). Checkout claims that version with a conditional UPDATE before touching anything else:
+of two concurrent checkouts of the same screen (a double tap, a replayed update) exactly one gets
+the claim; the other finds the sale the winner recorded, or a StaleCart when the winner failed and
+rolled back. Stock is taken with conditional UPDATEs in product-id order (no deadlock between two
+carts sharing products), so stock can never go below zero whatever races with it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy.orm import selectinload
 from db import audit, money
 from db.carts import check_chat_id
 from db.catalog import MAX_QTY, clean_text, get_by_sku, get_product, is_row_id, label, require_int
-from db.errors import Conflict, Forbidden, InvalidInput, NotFound, OutOfStock, Shortage, StaleCart
+from db.errors import Conflict, Forbidden, InvalidInput, NotFound, OutOfStock, Shortage, StaleCart, TotalChanged
 from db.models import (
     Cart,
     CartLine,
@@ -92,8 +93,13 @@ async def checkout(
     currency: str,
     default_low_stock_threshold: int,
     customer_id: int | None = None,
+    expected_total_minor: int | None = None,
 ) -> CheckoutResult:
-    """Ring up the chat's cart as it was at ``expected_version``; see the module docstring."""
+    """Ring up the chat's cart as it was at ``expected_version``; see the module docstring.
+
+    ``expected_total_minor`` is the total the cashier was shown: a cart whose prices changed since
+    (a manager's /price between the screen and the tap) raises TotalChanged and records nothing.
+    """
     chat_id = check_chat_id(chat_id)
     expected_version = require_int(expected_version, "The cart version", lo=1, hi=2**31 - 1)
     if not isinstance(cashier, Staff) or not cashier.active:
@@ -107,6 +113,8 @@ async def checkout(
     default_low_stock_threshold = require_int(
         default_low_stock_threshold, "The default low-stock threshold", lo=0, hi=10**9
     )
+    if expected_total_minor is not None:
+        expected_total_minor = require_int(expected_total_minor, "The total shown", lo=0, hi=2**63 - 1)
 
     cart = await session.scalar(select(Cart).where(Cart.chat_id == chat_id))
     if cart is None:
@@ -144,6 +152,14 @@ async def checkout(
     ).all()
     if not rows:
         raise InvalidInput("The cart is empty.")
+    total_minor = sum(row.price_minor * row.quantity for row in rows)
+    if expected_total_minor is not None and total_minor != expected_total_minor:
+        shown, now = (money.format_money(v, currency) for v in (expected_total_minor, total_minor))
+        raise TotalChanged(
+            shown_minor=expected_total_minor,
+            now_minor=total_minor,
+            message=f"Prices changed since that screen: the total was {shown}, it is now {now}.",
+        )
     if customer_id is None:
         customer_id = cart.customer_id
     elif await session.get(Customer, require_int(customer_id, "The customer id", lo=1, hi=2**63 - 1)) is None:
@@ -210,6 +226,7 @@ async def _record_sale(
                     name=row.name,
                     requested=row.quantity,
                     available=0 if archived else stock,
+                    archived=archived,
                 )
             )
     if shortages:

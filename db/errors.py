@@ -33,12 +33,22 @@ class StaleCart(PosError):
     """The cart changed since the screen the user acted on was drawn."""
 
 
+class TotalChanged(PosError):
+    """The cart's total is not the one the confirm screen showed (a price changed meanwhile)."""
+
+    def __init__(self, *, shown_minor: int, now_minor: int, message: str) -> None:
+        super().__init__(message)
+        self.shown_minor = shown_minor
+        self.now_minor = now_minor
+
+
 @dataclass(frozen=True)
 class Shortage:
     product_id: int
     name: str
     requested: int
     available: int
+    archived: bool = False  # no longer on sale, whatever its stock
 
     @property
     def missing(self) -> int:

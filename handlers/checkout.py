@@ -2,11 +2,15 @@
 
 A ConversationHandler per chat and user. What the cashier chose so far (customer, payment, cash)
 is a draft in chat_data; the cart itself stays in the database and is re-read at every step.
-The Confirm button carries the cart id and the cart version the confirm screen showed, and the
-checkout records the sale under that (cart, version): a second tap, a replayed update or a
-Confirm pressed after a restart finds the sale already recorded; a Confirm from an older version
-of the cart is refused as stale and the cart is shown as it is now. /cancel leaves at any step
-and keeps the cart.
+The review refuses to go on while the cart holds a product no longer on sale, and offers to remove
+it. Each Confirm screen gets a number in the chat; its button carries the cart id, the cart
+version and that number, and the draft remembers the number and the total of the screen now on
+show. The checkout records the sale under (cart, version) at that total: a second tap, a replayed
+update or a Confirm pressed after a restart finds the sale already recorded; a Confirm from an
+older version of the cart is refused as stale and the cart is shown as it is now; a Confirm of an
+older screen (the draft changed since: another payment, customer or cash) or one whose total no
+longer holds (a price changed) records nothing and shows the checkout as it is now, saying what
+changed. /cancel leaves at any step and keeps the cart.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from db import carts as carts_db
 from db import checkout as checkout_db
 from db import customers as customers_db
 from db.carts import CartView
-from db.errors import Conflict, InvalidInput, OutOfStock, PosError, StaleCart
+from db.errors import Conflict, InvalidInput, OutOfStock, PosError, StaleCart, TotalChanged
 from db.models import PaymentMethod, Role
 from db.money import parse_money, to_decimal
 from handlers.access import open_dialog, pressed, requires
@@ -59,6 +63,7 @@ NS = "co"
 END = ConversationHandler.END
 
 # The steps of the dialog.
+ARCHIVED = "checkout:archived"
 CUSTOMER = "checkout:customer"
 FIND = "checkout:find"
 NEW_NAME = "checkout:new-name"
@@ -88,6 +93,15 @@ class Draft:
     method: PaymentMethod | None = None
     tendered_minor: int | None = None
     confirm_version: int | None = None  # the version the confirm screen showed
+    confirm_screen: int | None = None  # the number of the confirm screen now on show
+    confirm_total: int | None = None  # the total it showed
+
+
+# chat_data: the number of the newest Confirm screen, and what the last few of them showed (to say
+# what changed when an older one is tapped). Plain values, so the chat's data can be persisted.
+SCREEN_NUMBER_KEY = "confirm_screen_number"
+SCREENS_KEY = "confirm_screens"
+SCREENS_KEPT = 20
 
 
 def _drafts(context: PosContext) -> dict[int, Draft]:
@@ -133,13 +147,54 @@ def _payment_screen(view: CartView, draft: Draft, currency: str) -> tuple[str, I
     return lines(_heading(view, draft, currency), "", "How does the customer pay?"), keyboard(rows)
 
 
-def _confirm_screen(view: CartView, draft: Draft, currency: str) -> tuple[str, InlineKeyboardMarkup]:
+def _confirm_screen(view: CartView, draft: Draft, currency: str, number: int) -> tuple[str, InlineKeyboardMarkup]:
     payment = f"Payment: {esc(payment_label(draft.method))}"
     if draft.method is PaymentMethod.CASH and draft.tendered_minor is not None:
         change = draft.tendered_minor - view.total_minor
         payment += f" · tendered {money(draft.tendered_minor, currency)} · change <b>{money(change, currency)}</b>"
-    rows = [[button("✅ Confirm sale", cb(NS, "ok", view.cart_id, view.version))], _cancel_row()]
+    rows = [[button("✅ Confirm sale", cb(NS, "ok", view.cart_id, view.version, number))], _cancel_row()]
     return lines(_heading(view, draft, currency), payment, "", "Confirm the sale?"), keyboard(rows)
+
+
+def _remember_screen(context: PosContext, view: CartView, draft: Draft) -> int:
+    """Number a new Confirm screen and bind the draft to it (what it shows is kept, to compare)."""
+    number = context.chat_data.get(SCREEN_NUMBER_KEY, 0) + 1
+    context.chat_data[SCREEN_NUMBER_KEY] = number
+    screens = context.chat_data.setdefault(SCREENS_KEY, {})
+    screens[number] = {
+        "total": view.total_minor,
+        "method": draft.method.value if draft.method else None,
+        "tendered": draft.tendered_minor,
+        "customer": draft.customer_text,
+    }
+    for old in sorted(screens)[:-SCREENS_KEPT]:
+        del screens[old]
+    draft.confirm_version, draft.confirm_screen, draft.confirm_total = view.version, number, view.total_minor
+    return number
+
+
+def _what_changed(context: PosContext, number: int, draft: Draft, view: CartView) -> list[str]:
+    """Lines (HTML) saying how the checkout now differs from what Confirm screen `number` showed."""
+    shown = context.chat_data.get(SCREENS_KEY, {}).get(number)
+    if shown is None:
+        return []
+    currency = context.currency
+    changes = []
+
+    def differs(what: str, then: str, now: str) -> None:
+        if then != now:
+            changes.append(f"• {what} is now {now} (that screen said {then}).")
+
+    differs("Payment", esc(payment_label(shown["method"])), esc(payment_label(draft.method)))
+
+    def cash(minor: int | None) -> str:
+        return money(minor, currency) if minor is not None else "none"
+
+    if shown["method"] == PaymentMethod.CASH.value and draft.method is PaymentMethod.CASH:
+        differs("Cash tendered", cash(shown["tendered"]), cash(draft.tendered_minor))
+    differs("Customer", shown["customer"] or "none", draft.customer_text or "none")
+    differs("Total", money(shown["total"], currency), money(view.total_minor, currency))
+    return changes
 
 
 def _ask_tendered(view: CartView, currency: str) -> str:
@@ -168,24 +223,30 @@ async def _read_cart(update: Update, context: PosContext) -> CartView | None:
 
 
 async def _next_screen(
-    update: Update, context: PosContext, draft: Draft, view: CartView | None = None
+    update: Update, context: PosContext, draft: Draft, view: CartView | None = None, note: str | None = None
 ) -> str | int | None:
-    """The next screen for the cart as it is now (`view` when just read): payment, cash, or confirm."""
+    """The next screen for the cart as it is now (`view` when just read): payment, cash, or confirm.
+
+    `note` (HTML) goes on top of it.
+    """
     view = view or await _read_cart(update, context)
     if view is None:
         return None
+    draft.confirm_screen = None  # until a new Confirm screen is drawn, no Confirm is current
     if view.is_empty:
         _drop(update, context)
-        await show(update, context, EMPTY)
+        await show(update, context, lines(note, EMPTY))
         return END
     if draft.method is None:
-        await show(update, context, *_payment_screen(view, draft, context.currency))
+        text, markup = _payment_screen(view, draft, context.currency)
+        await show(update, context, lines(note, text), markup)
         return PAYMENT
     if draft.method is PaymentMethod.CASH and (draft.tendered_minor is None or draft.tendered_minor < view.total_minor):
-        await show(update, context, _ask_tendered(view, context.currency))
+        await show(update, context, lines(note, _ask_tendered(view, context.currency)))
         return TENDERED
-    draft.confirm_version = view.version
-    await show(update, context, *_confirm_screen(view, draft, context.currency))
+    number = _remember_screen(context, view, draft)
+    text, markup = _confirm_screen(view, draft, context.currency, number)
+    await show(update, context, lines(note, text), markup)
     return CONFIRM
 
 
@@ -230,9 +291,52 @@ async def start(update: Update, context: PosContext) -> str | int | None:
     draft = Draft(cart_id=view.cart_id)
     _drafts(context)[update.effective_user.id] = draft
     open_dialog(context)
+    return await _review(update, context, view)
+
+
+async def _review(update: Update, context: PosContext, view: CartView) -> str:
+    """The first step: the cart, and who the customer is; first, products no longer on sale."""
+    archived = [line for line in view.lines if line.archived]
+    if archived:
+        names = ", ".join(f"“{esc(clip(line.name, 48))}”" for line in archived[:10])
+        more = f" and {len(archived) - 10} more" if len(archived) > 10 else ""
+        text = lines(
+            "🧾 <b>Checkout</b>",
+            cart_lines(view, context.currency),
+            "",
+            f"⚠️ No longer on sale: {names}{more}. Remove {'it' if len(archived) == 1 else 'them'} "
+            "from the cart to check out?",
+        )
+        rows = [[button("Remove and continue", cb(NS, "drop", view.cart_id, view.version))], _cancel_row()]
+        await show(update, context, text, keyboard(rows))
+        return ARCHIVED
     text = lines("🧾 <b>Checkout</b>", cart_lines(view, context.currency), "", "Who is the customer?")
     await show(update, context, text, keyboard(_customer_rows()))
     return CUSTOMER
+
+
+@requires(Role.CASHIER)
+async def drop_archived(update: Update, context: PosContext) -> str | int | None:
+    """Remove and continue: the products no longer on sale leave the cart; on to the customer."""
+    if await _open_draft(update, context) is None:
+        return END
+    args = await pressed(update, context, NS, "drop", 2)
+    if args is None:
+        return None
+    cart_id, version = args
+    try:
+        async with context.transaction() as session:
+            view = await own_cart(session, update.effective_chat.id, cart_id)
+            if view.version == version:  # else the cart changed: review it as it is now
+                view = await carts_db.remove_archived(session, chat_id=update.effective_chat.id)
+    except PosError as err:
+        await refuse(update, context, err.message)
+        return None
+    if view.is_empty:
+        _drop(update, context)
+        await show(update, context, EMPTY)
+        return END
+    return await _review(update, context, view)
 
 
 # --- the customer --------------------------------------------------------------------------------
@@ -421,14 +525,19 @@ async def tendered(update: Update, context: PosContext) -> str | int | None:
 # --- confirm -------------------------------------------------------------------------------------
 @requires(Role.CASHIER)
 async def confirm(update: Update, context: PosContext) -> str | int | None:
-    """Record the sale, once; a repeat shows the sale already recorded, a stale screen the cart."""
-    args = await pressed(update, context, NS, "ok", 2)
+    """Record the sale, once, as the screen showed it; a repeat shows the sale already recorded,
+    a stale screen the cart or the checkout as it is now."""
+    args = await pressed(update, context, NS, "ok", 3)
     if args is None:
         return None
-    cart_id, version = args
+    cart_id, version, number = args
     draft = _draft(update, context)
     ready = (
-        draft is not None and draft.cart_id == cart_id and draft.confirm_version == version and draft.method is not None
+        draft is not None
+        and draft.cart_id == cart_id
+        and draft.confirm_version == version
+        and draft.confirm_screen == number
+        and draft.method is not None
     )
     result = None
     try:
@@ -446,6 +555,7 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
                     currency=context.currency,
                     default_low_stock_threshold=context.settings.low_stock_threshold,
                     customer_id=draft.customer_id,
+                    expected_total_minor=draft.confirm_total,
                 )
                 sale = result.sale
     except OutOfStock as err:
@@ -459,6 +569,10 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
         if view is not None:
             await show(update, context, *cart_screen(view, context.currency))
         return END
+    except TotalChanged as err:
+        await answer(update, context, "Prices changed: nothing was recorded.", alert=True)
+        note = lines(f"⚠️ <b>{esc(err.message)} Nothing was recorded.</b>", "")
+        return await _next_screen(update, context, draft, note=note)
     except PosError as err:
         await refuse(update, context, err.message)
         return None
@@ -481,8 +595,26 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
         await answer(update, context, CART_CHANGED, alert=True)
         await show(update, context, *cart_screen(view, context.currency))
         return None
+    if draft is not None and draft.cart_id == cart_id:  # an older screen of the checkout open now
+        return await _older_screen(update, context, draft, view, number)
     await refuse(update, context, NOT_OPEN)
     return None
+
+
+async def _older_screen(
+    update: Update, context: PosContext, draft: Draft, view: CartView, number: int
+) -> str | int | None:
+    """A Confirm of a screen the checkout has moved on from: nothing recorded, what changed said."""
+    await answer(update, context, "That screen is out of date: nothing was recorded.", alert=True)
+    headline = "⚠️ <b>That Confirm screen was out of date, so nothing was recorded.</b>"
+    changes = _what_changed(context, number, draft, view)
+    if draft.confirm_screen is None:  # the open checkout has not reached its Confirm yet
+        await show(update, context, lines(headline, *changes, "Carry on with the checkout below, or /cancel it."))
+        return None
+    # The current screen again, under its own number: its other copy stays good to tap.
+    text, markup = _confirm_screen(view, draft, context.currency, draft.confirm_screen)
+    await show(update, context, lines(headline, *changes, "This is the checkout now:", "", text), markup)
+    return CONFIRM
 
 
 async def _show_shortage(update: Update, context: PosContext, err: OutOfStock) -> None:
@@ -494,7 +626,9 @@ async def _show_shortage(update: Update, context: PosContext, err: OutOfStock) -
     note = lines(
         "⚠️ <b>Not enough stock — nothing was recorded.</b>",
         *(
-            f"• {esc(clip(s.name, 48))}: {s.missing} short (wanted {s.requested}, {s.available} left)"
+            f"• {esc(clip(s.name, 48))}: no longer on sale"
+            if s.archived
+            else f"• {esc(clip(s.name, 48))}: {s.missing} short (wanted {s.requested}, {s.available} left)"
             for s in err.shortages[:20]
         ),
         "The cart is as it was: change it, then check out again.",
@@ -541,6 +675,7 @@ def handlers() -> list[BaseHandler]:
         dialog = ConversationHandler(
             entry_points=[CommandHandler("checkout", start), on("go", start)],
             states={
+                ARCHIVED: [on("drop", drop_archived)],
                 CUSTOMER: [on("none", no_customer), on("find", find_customer), on("new", new_customer)],
                 FIND: [
                     MessageHandler(text, find_text),

@@ -430,7 +430,7 @@ async def test_payloads_naming_another_chats_cart_are_refused(cashier, cashier2,
     theirs = await fill(session_factory, CASHIER2_ID, (tea, 2))
     await fill(session_factory, CASHIER_ID, (tea, 1))
     await cashier.send("/cart")
-    for data in (f"co:go:{theirs.cart_id}:{theirs.version}", f"co:ok:{theirs.cart_id}:{theirs.version}"):
+    for data in (f"co:go:{theirs.cart_id}:{theirs.version}", f"co:ok:{theirs.cart_id}:{theirs.version}:1"):
         answer = await cashier.press(data)
         assert "another chat's cart" in answer["text"] and answer["show_alert"]
     after = await cart_of(session_factory, CASHIER2_ID)
@@ -440,7 +440,7 @@ async def test_payloads_naming_another_chats_cart_are_refused(cashier, cashier2,
 
 async def test_forged_confirm_payloads_are_refused(cashier, session_factory):
     await cashier.send("/cart")
-    for data in ("co:ok", "co:ok:x:1", "co:ok:1", "co:go:1:2:3", "co:pay:7"):
+    for data in ("co:ok", "co:ok:x:1:1", "co:ok:1", "co:ok:1:2", "co:go:1:2:3", "co:pay:7"):
         answer = await cashier.press(data)
         assert answer["show_alert"] is True, data
     assert await count(session_factory, Sale) == 0

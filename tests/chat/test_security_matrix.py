@@ -96,13 +96,14 @@ PAYLOADS = [
     Payload("nav:noop", Role.CASHIER),
     # checkout (cashier)
     Payload("co:go:{cart}:{version}", Role.CASHIER),
-    Payload("co:ok:{cart}:{version}", Role.CASHIER),
+    Payload("co:ok:{cart}:{version}:1", Role.CASHIER),
     Payload("co:none", Role.CASHIER, dialog_only=True),
     Payload("co:find", Role.CASHIER, dialog_only=True),
     Payload("co:new", Role.CASHIER, dialog_only=True),
     Payload("co:pay:0", Role.CASHIER, dialog_only=True),
     Payload("co:pick:{customer}", Role.CASHIER, dialog_only=True),
     Payload("co:cancel", Role.CASHIER, dialog_only=True),
+    Payload("co:drop:{cart}:{version}", Role.CASHIER, dialog_only=True),
     # customers and sales (cashier)
     Payload("cust:show:{customer}", Role.CASHIER),
     Payload("sales:pg:{today}:{today}:1", Role.CASHIER),
@@ -381,7 +382,7 @@ async def test_demoted_mid_dialog_cannot_finish_it(shop, manager, admin, session
         "cart:rm:{cart}:{product}:{version}",
         "cart:clear:{cart}:{version}",
         "co:go:{cart}:{version}",
-        "co:ok:{cart}:{version}",
+        "co:ok:{cart}:{version}:1",
     ],
 )
 @pytest.mark.parametrize("where", ["other private chat", "group"])

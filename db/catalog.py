@@ -18,9 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from db import audit, money
+from db import audit, money, search_index
 from db.errors import Conflict, InvalidInput, NotFound
-from db.models import Category, MovementReason, Product, Staff
+from db.models import Category, MovementReason, Product, Staff, code_key
 
 if TYPE_CHECKING:
     from db.pagination import CursorPage
@@ -49,6 +49,8 @@ class Page(Generic[T]):
     total: int
     page: int  # 1-based, clamped to 1..pages
     pages: int  # at least 1, also when there are no items
+    # True when counting stopped at ``total``: more than that many match (see SEARCH_COUNT_CAP).
+    more: bool = False
 
     @property
     def has_prev(self) -> bool:
@@ -146,35 +148,39 @@ async def get_product(session: AsyncSession, *, product_id: int) -> Product:
     return product
 
 
+def _code_matches(key: str | None) -> Any:
+    """Products whose SKU or barcode is ``key`` (a code_key): served by the two unique indexes."""
+    return or_(Product.sku_key == key, Product.barcode_key == key)
+
+
 async def get_by_sku(session: AsyncSession, *, sku: str) -> Product:
     """The product whose SKU, or else barcode, equals ``sku`` ignoring case (archived too)."""
     code = sku.strip() if isinstance(sku, str) else ""
     if not code:
         raise InvalidInput("Give a SKU or barcode.")
-    # Codes are unique ignoring case, so an exact match (served by the unique indexes) is the answer
-    # when there is one; only a differently-cased code needs the scan over lower().
-    for sku_matches, barcode_matches in (
-        (Product.sku == code, Product.barcode == code),
-        (lowered(Product.sku) == code.lower(), lowered(Product.barcode) == code.lower()),
-    ):
-        query = (
-            select(Product)
-            .where(or_(sku_matches, barcode_matches))
-            .order_by(case((sku_matches, 0), else_=1), Product.id)
-            .limit(1)
-            .options(selectinload(Product.category))
-            .execution_options(populate_existing=True)
-        )
-        product = await session.scalar(query)
-        if product is not None:
-            return product
-    raise NotFound(f"No product with SKU “{code}”.")
+    key = code_key(code)
+    query = (
+        select(Product)
+        .where(_code_matches(key))
+        .order_by(case((Product.sku_key == key, 0), else_=1), Product.id)
+        .limit(1)
+        .options(selectinload(Product.category))
+        .execution_options(populate_existing=True)
+    )
+    product = await session.scalar(query)
+    if product is None:
+        raise NotFound(f"No product with SKU “{code}”.")
+    return product
 
 
 async def _ensure_code_free(session: AsyncSession, code: str, *, what: str, exclude_id: int | None) -> None:
-    """A SKU or barcode must not match any other product's SKU or barcode (ignoring case)."""
-    key = code.lower()
-    query = select(Product).where(or_(lowered(Product.sku) == key, lowered(Product.barcode) == key))
+    """A SKU or barcode must not match any other product's SKU or barcode (ignoring case).
+
+    The unique indexes on the keys refuse a twin SKU (or barcode) that a concurrent transaction
+    wrote after this check (see _flush_unique); a SKU equal to another product's barcode is only
+    refused here.
+    """
+    query = select(Product).where(_code_matches(code_key(code)))
     if exclude_id is not None:
         query = query.where(Product.id != exclude_id)
     other = await session.scalar(query.limit(1))
@@ -241,11 +247,8 @@ async def _auto_sku(session: AsyncSession, product_id: int) -> str:
     base = f"P{product_id:05d}"
     candidate, n = base, 1
     while True:
-        key = candidate.lower()
         taken = await session.scalar(
-            select(Product.id).where(
-                Product.id != product_id, or_(lowered(Product.sku) == key, lowered(Product.barcode) == key)
-            )
+            select(Product.id).where(Product.id != product_id, _code_matches(code_key(candidate)))
         )
         if taken is None:
             return candidate
@@ -429,10 +432,21 @@ async def unarchive_product(session: AsyncSession, *, product_id: int, actor: St
 
 
 async def paginate(
-    session: AsyncSession, query: Select[Any], *, page: int, per_page: int, order_by: list[Any]
+    session: AsyncSession,
+    query: Select[Any],
+    *,
+    page: int,
+    per_page: int,
+    order_by: list[Any],
+    count_cap: int | None = None,
 ) -> Page[Product]:
+    """One page of ``query``; with ``count_cap``, counting stops after that many rows."""
     page, per_page = _check_paging(page, per_page)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    counted_rows = query if count_cap is None else query.limit(count_cap + 1)
+    total = await session.scalar(select(func.count()).select_from(counted_rows.subquery())) or 0
+    more = count_cap is not None and total > count_cap
+    if more:
+        total = count_cap
     pages = max(1, -(-total // per_page))
     page = min(page, pages)
     rows = await session.scalars(
@@ -442,10 +456,25 @@ async def paginate(
         .options(selectinload(Product.category))
         .execution_options(populate_existing=True)
     )
-    return Page(items=list(rows.all()), total=total, page=page, pages=pages)
+    return Page(items=list(rows.all()), total=total, page=page, pages=pages, more=more)
 
 
 MIN_BARCODE_PREFIX = 4
+# A search counts its matches up to here ("more than 500"): an exact count of a common word in a
+# big catalog would read every match, and nobody pages through 500 products.
+SEARCH_COUNT_CAP = 500
+
+
+def _matches_columns(text: str) -> ColumnElement[bool]:
+    """The search condition over the columns themselves (a scan): the definition of a match."""
+    return or_(
+        Product.name.icontains(text, autoescape=True),
+        Category.name.icontains(text, autoescape=True),
+        Product.sku.icontains(text, autoescape=True),
+        Product.barcode.istartswith(text, autoescape=True)
+        if len(text) >= MIN_BARCODE_PREFIX
+        else lowered(Product.barcode) == text.lower(),
+    )
 
 
 async def search_products(session: AsyncSession, *, text: str, page: int = 1, per_page: int = 8) -> Page[Product]:
@@ -455,29 +484,23 @@ async def search_products(session: AsyncSession, *, text: str, page: int = 1, pe
     An exact SKU or barcode match comes first, then the rest by name. Empty text lists everything.
     A barcode is a long run of digits: matching "20" anywhere inside barcodes would drown the
     results, so barcodes match from their start, and only from MIN_BARCODE_PREFIX characters on.
+    The trigram index (db.search_index) finds the matches when it can: for texts of at least
+    three characters. Counting stops at SEARCH_COUNT_CAP (``Page.more``).
     """
     text = clean_text(text, "The search text", max_len=MAX_SEARCH_LEN, required=False)
     query = select(Product).outerjoin(Category, Product.category_id == Category.id).where(Product.archived.is_(False))
     order_by: list[Any] = [lowered(Product.name), Product.id]
     if text:
-        query = query.where(_matches(text))
-        key = text.lower()
-        exact = case((or_(lowered(Product.sku) == key, lowered(Product.barcode) == key), 0), else_=1)
-        order_by.insert(0, exact)
-    return await paginate(session, query, page=page, per_page=per_page, order_by=order_by)
+        query = query.where(_matches(session, text))
+        order_by.insert(0, case((_code_matches(code_key(text)), 0), else_=1))
+    return await paginate(session, query, page=page, per_page=per_page, order_by=order_by, count_cap=SEARCH_COUNT_CAP)
 
 
-def _matches(text: str) -> ColumnElement[bool]:
-    """Name, category or SKU contains ``text`` (ignoring case), or the barcode starts with it (see
-    search_products); the query must join Category."""
-    return or_(
-        Product.name.icontains(text, autoescape=True),
-        Category.name.icontains(text, autoescape=True),
-        Product.sku.icontains(text, autoescape=True),
-        Product.barcode.istartswith(text, autoescape=True)
-        if len(text) >= MIN_BARCODE_PREFIX
-        else lowered(Product.barcode) == text.lower(),
-    )
+def _matches(session: AsyncSession, text: str) -> ColumnElement[bool]:
+    """Products matching ``text`` as search_products defines it: read from the trigram index
+    (db.search_index) when it can answer, else tested on the columns (the query must join Category)."""
+    indexed = search_index.matching_ids(text, session.get_bind().dialect.name, min_barcode_prefix=MIN_BARCODE_PREFIX)
+    return _matches_columns(text) if indexed is None else Product.id.in_(indexed)
 
 
 async def list_products(
@@ -501,7 +524,7 @@ async def list_products(
     )
     text = optional_text(text, "The search text", max_len=MAX_SEARCH_LEN)
     if text:
-        query = query.where(_matches(text))
+        query = query.where(_matches(session, text))
     category = optional_text(category, "The category", max_len=64)
     if category:
         query = query.where(lowered(Category.name) == category.lower())

@@ -23,8 +23,9 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 
 def utcnow() -> datetime:
@@ -119,6 +120,18 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+def code_key(code: str | None) -> str | None:
+    """A SKU or barcode as the database compares it: codes are unique ignoring case."""
+    return code.lower() if code is not None else None
+
+
+def _key_default(field: str):
+    def default(context) -> str | None:
+        return code_key(context.get_current_parameters().get(field))
+
+    return default
+
+
 class Category(Base):
     __tablename__ = "categories"
 
@@ -140,6 +153,13 @@ class Product(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     sku: Mapped[str] = mapped_column(String(64), unique=True)
     barcode: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The codes as compared (code_key): their unique indexes make SKU and barcode unique ignoring
+    # case in the database itself, and serve every exact look-up. Kept in step by _sync_code_keys
+    # (ORM writes) and the column defaults (bulk INSERTs that leave them out).
+    sku_key: Mapped[str] = mapped_column(String(64), index=True, unique=True, default=_key_default("sku"))
+    barcode_key: Mapped[str | None] = mapped_column(
+        String(64), index=True, unique=True, default=_key_default("barcode")
+    )
     name: Mapped[str] = mapped_column(String(128))
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
     price_minor: Mapped[int] = mapped_column(BigInteger)
@@ -154,6 +174,11 @@ class Product(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
     category: Mapped[Category | None] = relationship(back_populates="products", lazy="raise")
+
+    @validates("sku", "barcode")
+    def _sync_code_keys(self, field: str, value: str | None) -> str | None:
+        setattr(self, f"{field}_key", code_key(value))
+        return value
 
 
 class Customer(Base):
@@ -371,3 +396,19 @@ class JobRun(Base):
     claimed_by: Mapped[str] = mapped_column(String(64), default="")
     claimed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+# The product search index lives outside the models (see db.search_index): create_all and drop_all
+# build and remove it with the tables.
+@event.listens_for(Base.metadata, "after_create")
+def _install_search_index(_target, connection, **_kw) -> None:
+    from db import search_index
+
+    search_index.install(connection)
+
+
+@event.listens_for(Base.metadata, "before_drop")
+def _uninstall_search_index(_target, connection, **_kw) -> None:
+    from db import search_index
+
+    search_index.uninstall(connection)

@@ -90,6 +90,10 @@ async def _exact_code(session, text: str) -> Product | None:
         return None
 
 
+def _how_many(found: catalog_db.Page[Product]) -> str:
+    return f"more than {found.total} products" if found.more else counted(found.total, "product")
+
+
 def _remember_search(context: PosContext, text: str) -> int:
     """Number this chat's search so its pager buttons can refer to it."""
     searches: dict[int, str] = context.chat_data.setdefault("searches", {})
@@ -135,8 +139,9 @@ async def _search(update: Update, context: PosContext, text: str, *, page: int =
         update,
         context,
         lines(
-            f"🔎 “{esc(clip(text, 64))}”: {counted(found.total, 'product')}. Tap one to open it.",
+            f"🔎 “{esc(clip(text, 64))}”: {_how_many(found)}. Tap one to open it.",
             _page_note(found.page, found.pages),
+            f"Showing the first {found.total}: type more of the name to narrow it down." if found.more else None,
         ),
         keyboard(rows),
     )

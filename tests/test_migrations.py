@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from db.engine import is_sqlite, make_engine
+from db import catalog, search_index
+from db.engine import is_sqlite, make_engine, make_session_factory, transaction
 from db.migrate import alembic_config, upgrade_async
 from db.models import Base
 from tests import cli_helpers
@@ -26,7 +28,12 @@ async def schema_diffs(url: str) -> list:
 
             def compare(sync_conn):
                 context = MigrationContext.configure(
-                    sync_conn, opts={"compare_type": True, "render_as_batch": is_sqlite(url)}
+                    sync_conn,
+                    opts={
+                        "compare_type": True,
+                        "render_as_batch": is_sqlite(url),
+                        "include_name": search_index.include_name,
+                    },
                 )
                 return compare_metadata(context, Base.metadata)
 
@@ -36,10 +43,12 @@ async def schema_diffs(url: str) -> list:
 
 
 async def table_names(url: str) -> set[str]:
+    """The tables, leaving out the search index's (db.search_index: not in the models)."""
     engine = make_engine(url)
     try:
         async with engine.connect() as conn:
-            return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+            names = await conn.run_sync(lambda c: inspect(c).get_table_names())
+            return {n for n in names if search_index.include_name(n, "table", None)}
     finally:
         await engine.dispose()
 
@@ -83,3 +92,87 @@ async def test_the_job_runs_migration_keeps_every_row_of_the_previous_release(da
         k: v for k, v in before.items() if k != "alembic_version"
     }
     assert after["job_runs"] == []
+
+
+# --- 0004: code keys and the search index, on a database of the previous release -----------------
+
+PREVIOUS_RELEASE_ROWS = [
+    "INSERT INTO categories (id, name, created_at) VALUES (1, 'Obst', '2026-11-20 10:00:00')",
+    "INSERT INTO staff (id, telegram_id, name, role, active, created_at, updated_at) "
+    "VALUES (1, 777, 'Mia', 'manager', true, '2026-11-20 10:00:00', '2026-11-20 10:00:00')",
+    # Two SKUs and two barcodes that differ only by case, as two concurrent /adds could make them.
+    *(
+        "INSERT INTO products (id, sku, barcode, name, category_id, price_minor, stock, low_stock_threshold, "
+        f"low_stock_alerted, archived, created_at, updated_at) VALUES ({values}, "
+        "'2026-11-20 10:00:00', '2026-11-20 10:00:00')"
+        for values in (
+            "1, 'abc', '4006381333931', 'Äpfel', 1, 250, 5, NULL, false, false",
+            "2, 'ABC', NULL, 'Birnen', 1, 300, 0, 2, false, false",
+            "3, 'ABC-2', 'X-1', 'Quitten', NULL, 400, 1, NULL, false, false",
+            "4, 'Q9', 'x-1', 'Kiwi', NULL, 120, 0, NULL, false, true",
+        )
+    ),
+    "INSERT INTO stock_movements (id, product_id, quantity, reason, staff_id, note, created_at) "
+    "VALUES (1, 1, 5, 'initial', 1, '', '2026-11-20 10:00:00')",
+    "INSERT INTO sales (id, created_at, cashier_id, chat_id, payment_method, currency, total_minor, status, "
+    "idempotency_key) VALUES (1, '2026-11-21 09:00:00', 1, 5, 'cash', 'USD', 300, 'completed', 'k1')",
+    "INSERT INTO sale_lines (id, sale_id, product_id, product_name, sku, unit_price_minor, quantity, "
+    "line_total_minor) VALUES (1, 1, 2, 'Birnen', 'ABC', 300, 1, 300)",
+]
+
+
+async def _rows(url: str, sql: str) -> list[tuple]:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return [tuple(r) for r in await conn.exec_driver_sql(sql)]
+    finally:
+        await engine.dispose()
+
+
+async def test_previous_release_with_case_twins_upgrades_keeping_every_row(database_url):
+    await upgrade_async(database_url, "0003_job_runs")
+    for statement in PREVIOUS_RELEASE_ROWS:
+        await cli_helpers.execute(database_url, statement)
+    await upgrade_async(database_url)
+
+    products = await _rows(
+        database_url, "SELECT id, sku, sku_key, barcode, barcode_key, name, stock FROM products ORDER BY id"
+    )
+    assert products == [
+        (1, "abc", "abc", "4006381333931", "4006381333931", "Äpfel", 5),
+        (2, "ABC-3", "abc-3", None, None, "Birnen", 0),  # "ABC-2" was taken by product 3
+        (3, "ABC-2", "abc-2", "X-1", "x-1", "Quitten", 1),
+        (4, "Q9", "q9", None, None, "Kiwi", 0),  # the later of two barcodes "X-1"/"x-1"
+    ]
+    for table, count in [("sales", 1), ("sale_lines", 1), ("stock_movements", 1), ("staff", 1), ("categories", 1)]:
+        assert await cli_helpers.scalar(database_url, f"SELECT count(*) FROM {table}") == count
+    assert await _rows(database_url, "SELECT sku FROM sale_lines") == [("ABC",)]  # what the receipt said
+    audit = [r[0] for r in await _rows(database_url, "SELECT details FROM audit_log ORDER BY id")]
+    assert audit == [
+        "ABC “Birnen”: SKU ABC → ABC-3 (upgrade: abc “Äpfel” has the same SKU ignoring case)",
+        "Q9 “Kiwi”: barcode x-1 → none (upgrade: ABC-2 “Quitten” has the same barcode ignoring case)",
+    ]
+
+    # The upgraded database enforces the rule, and search reads the new index.
+    engine = make_engine(database_url)
+    factory = make_session_factory(engine)
+    try:
+        async with factory() as session:
+            assert (await catalog.get_by_sku(session, sku="ABC")).name == "Äpfel"
+            assert (await catalog.get_by_sku(session, sku="x-1")).name == "Quitten"
+            found = await catalog.search_products(session, text="äPF")
+            assert [p.name for p in found.items] == ["Äpfel"]
+            assert [p.name for p in (await catalog.search_products(session, text="obst")).items] == [
+                "Birnen",
+                "Äpfel",
+            ]
+            assert [p.name for p in (await catalog.search_products(session, text="abc-")).items] == [
+                "Birnen",
+                "Quitten",
+            ]
+        with pytest.raises(catalog.Conflict):
+            async with transaction(factory) as session:
+                await catalog.add_product(session, name="Twin", price_minor=1, sku="aBc")
+    finally:
+        await engine.dispose()

@@ -11,6 +11,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from db import search_index
 from db.engine import make_engine
 from db.models import Base, UtcDateTime
 
@@ -44,6 +45,7 @@ def run_migrations_offline() -> None:
         dialect_opts={"paramstyle": "named"},
         render_as_batch=True,
         render_item=render_item,
+        include_name=search_index.include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -57,6 +59,7 @@ def do_run_migrations(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=render_item,
+        include_name=search_index.include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

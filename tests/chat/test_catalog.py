@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import insert
+
 from bot.testing.chat import FakeShop
 from db import catalog
 from db.engine import transaction
+from db.models import Product
 from tests.chat.conftest import CASHIER_ID, MANAGER_ID
 from tests.chat.counter_helpers import cart_of, data_of, fill, product
 
@@ -204,3 +207,16 @@ async def test_managers_use_the_counter_too(manager, session_factory):
     await manager.tap("Tea")
     await manager.tap("Add 1 to cart")
     assert (await cart_of(session_factory, MANAGER_ID)).item_count == 1
+
+
+async def test_a_search_matching_hundreds_says_more_than_500(cashier, session_factory):
+    rows = [
+        {"sku": f"W{i:04d}", "name": f"Widget {i:04d}", "price_minor": 100, "stock": 1, "archived": False}
+        for i in range(catalog.SEARCH_COUNT_CAP + 1)
+    ]
+    async with transaction(session_factory) as session:
+        await session.execute(insert(Product), rows)
+    await cashier.send("widget")
+    assert "“widget”: more than 500 products" in cashier.text and "Page 1 of 63" in cashier.text
+    assert "type more of the name" in cashier.text
+    assert cashier.buttons[0] == "Widget 0000 · $1.00 · 1"

@@ -1,0 +1,151 @@
+"""Product search through the trigram index (db.search_index) finds exactly what the plain
+substring query over the columns found before the index existed: same products, same order."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import String, case, func, insert, or_, select, update
+
+from db import catalog
+from db.engine import transaction
+from db.models import Category, Product
+from tests.factories import make_product, run
+
+# Accents, case pairs whose lower() is special (ẞ, İ, final sigma, Kelvin), LIKE wildcards and
+# the escape character, quotes (FTS5 phrase syntax), punctuation and digits.
+CATALOG = [
+    ("Äpfel GROSS", "Obst & Gemüse", "APF-1", "4006381333931"),
+    ("äpfel klein", "obst & gemüse", "apf-2", None),
+    ("Crème brûlée", "Desserts", "CRB.1", "12"),
+    ("CRÈME FRAÎCHE 30%", "Dairy_Produce", "CF_30", "123"),
+    ("50% off_deal", None, "DEAL-50", "ABCD123"),
+    ("O'Brien's \"best\" stout", "Drinks", "OB-1", "5000000000001"),
+    ("ΟΔΟΣ ΣΟΦΙΑΣ", "Ελληνικά", "GR-1", None),
+    ("οδος σοφιας mini", "ελληνικά", "gr-2", "5000000000002"),
+    ("İstanbul çayı", "Tea/Coffee", "TR-1", None),
+    ("istanbul cayi", "tea/coffee", "tr-2", "9780000000001"),
+    ("Straße ẞig", None, "DE_1", None),
+    ("KELVIN 273K", "Lab", "K-273", "2730000000000"),
+    ("a/b path_name", "Dairy_Produce", "AB.C", "0000"),
+    ("Milk", "Dairy", "MILK", "40063813"),
+    ("milk chocolate", "Sweets", "MC-1", None),
+    ("Oat milk 1 L", "Dairy", "OAT-1", "4006381333948"),
+    ("Archived milk", "Dairy", "OLD-1", "4006381333955"),  # archived below: never found
+]
+ALPHABET = "aAäÄeEéÉèÈßẞiIİıσςΣοΟkK%_/\\'\" -.&0123459LMmkl"
+QUERIES_FROM_CATALOG = sorted(
+    {
+        field[start : start + size]
+        for row in CATALOG
+        for field in row
+        if field
+        for start in range(len(field))
+        for size in (1, 2, 3, 4, 6)
+    }
+)
+
+
+def _lower(column):
+    return func.lower(column, type_=String)
+
+
+async def search_as_before(session, text: str, page: int, per_page: int) -> list[int]:
+    """The search query of the release before the index, word for word: the specification."""
+    text = text.strip()
+    query = select(Product.id).outerjoin(Category, Product.category_id == Category.id)
+    query = query.where(Product.archived.is_(False))
+    order_by = [_lower(Product.name), Product.id]
+    if text:
+        query = query.where(
+            or_(
+                Product.name.icontains(text, autoescape=True),
+                Category.name.icontains(text, autoescape=True),
+                Product.sku.icontains(text, autoescape=True),
+                Product.barcode.istartswith(text, autoescape=True)
+                if len(text) >= 4
+                else _lower(Product.barcode) == text.lower(),
+            )
+        )
+        key = text.lower()
+        order_by.insert(0, case((or_(_lower(Product.sku) == key, _lower(Product.barcode) == key), 0), else_=1))
+    return list(await session.scalars(query.order_by(*order_by).offset((page - 1) * per_page).limit(per_page)))
+
+
+async def _seed(factory) -> None:
+    async with transaction(factory) as session:
+        for name, category, sku, barcode in CATALOG:
+            await make_product(session, name=name, category=category, sku=sku, barcode=barcode)
+        await session.execute(update(Product).where(Product.sku == "OLD-1").values(archived=True))
+
+
+async def _compare(factory, text: str) -> None:
+    async with factory() as session:
+        found = await catalog.search_products(session, text=text, page=1, per_page=50)
+        expected = await search_as_before(session, text, 1, 50)
+    assert [p.id for p in found.items] == expected, text
+    assert (found.total, found.more) == (len(expected), False), text
+
+
+def _check_many(factory, loop: asyncio.AbstractEventLoop):
+    """A hypothesis run in a worker thread, each example checked on the test's event loop."""
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(
+        st.one_of(
+            st.sampled_from(QUERIES_FROM_CATALOG),
+            st.sampled_from(QUERIES_FROM_CATALOG).map(str.swapcase),
+            st.sampled_from(QUERIES_FROM_CATALOG).map(str.upper),
+            st.text(ALPHABET, min_size=1, max_size=6),
+        )
+    )
+    def check(text: str) -> None:
+        asyncio.run_coroutine_threadsafe(_compare(factory, text), loop).result()
+
+    return check
+
+
+async def test_search_finds_what_the_column_scan_found(session_factory):
+    await _seed(session_factory)
+    for text in ["milk", "MILK", "äpfel", "ÄPFEL", "Σοφιας", "ςοφ", "30%", "off_", "a/b", '"best"', "4006", "12"]:
+        await _compare(session_factory, text)
+    await asyncio.to_thread(_check_many(session_factory, asyncio.get_running_loop()))
+
+
+async def test_the_index_follows_edits_renames_and_new_products(session_factory):
+    await _seed(session_factory)
+    async with transaction(session_factory) as session:
+        oat = await catalog.get_by_sku(session, sku="OAT-1")
+        await catalog.edit_product(session, product_id=oat.id, name="Oat drink", barcode="7770001112223")
+        await session.execute(update(Category).where(Category.name == "Desserts").values(name="Puddings"))
+        await session.execute(
+            insert(Product),
+            [{"sku": "BULK-1", "name": "Bulk oats", "price_minor": 1, "stock": 0, "archived": False}],
+        )
+    async with session_factory() as session:
+        assert [p.name for p in (await catalog.search_products(session, text="oat milk")).items] == []
+        assert [p.name for p in (await catalog.search_products(session, text="oat")).items] == [
+            "Bulk oats",
+            "Oat drink",
+        ]
+        assert [p.name for p in (await catalog.search_products(session, text="7770")).items] == ["Oat drink"]
+        assert [p.name for p in (await catalog.search_products(session, text="pudd")).items] == ["Crème brûlée"]
+        assert (await catalog.search_products(session, text="dessert")).items == []
+    for text in ["oat", "4006", "pudd", "bulk", "777", "milk"]:
+        await _compare(session_factory, text)
+
+
+async def test_count_stops_at_the_cap(session_factory):
+    rows = [
+        {"sku": f"W{i:04d}", "name": f"Widget {i:04d}", "price_minor": 100, "stock": 1, "archived": False}
+        for i in range(catalog.SEARCH_COUNT_CAP + 20)
+    ]
+    await run(session_factory, lambda session: session.execute(insert(Product), rows))
+    async with session_factory() as session:
+        found = await catalog.search_products(session, text="widget", page=1, per_page=8)
+        exact = await catalog.search_products(session, text="widget 00", page=1, per_page=8)
+    assert (found.total, found.more, found.pages) == (500, True, 63)
+    assert [p.name for p in found.items] == [f"Widget {i:04d}" for i in range(8)]
+    assert (exact.total, exact.more) == (100, False)

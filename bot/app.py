@@ -14,6 +14,7 @@ from telegram.request import BaseRequest
 
 import handlers
 from bot import jobs
+from bot.persistence import DbPersistence
 from bot.processor import PerChatUpdateProcessor
 from db import staff as staff_db
 from db.engine import SessionFactory, make_engine, make_read_session_factory, make_session_factory, transaction
@@ -47,11 +48,12 @@ def build_application(
         builder = builder.request(request).get_updates_request(request)
     else:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
-    application = builder.build()
-
     owns_engine = session_factory is None
     if session_factory is None:
         session_factory = make_session_factory(make_engine(settings.database_url))
+    # Dialog steps and drafts live in the database: a restart or a failover resumes them.
+    application = builder.persistence(DbPersistence(session_factory)).build()
+
     engine = session_factory.kw["bind"]
     services = Services(settings, engine, session_factory, make_read_session_factory(engine), owns_engine)
     application.bot_data["services"] = services

@@ -412,3 +412,31 @@ def _uninstall_search_index(_target, connection, **_kw) -> None:
     from db import search_index
 
     search_index.uninstall(connection)
+
+
+class DialogConversation(Base):
+    """Which step of which dialog a chat (and user) is in: PTB's conversation state, as JSON.
+
+    Written by the bot's persistence (bot/persistence.py) before the screen of the step goes out.
+    `version` is the format of `state`; a release that cannot read a version discards the row.
+    """
+
+    __tablename__ = "dialog_conversations"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)  # JSON list, e.g. [chat_id, user_id]
+    state: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class DialogData(Base):
+    """The drafts a chat's or a user's dialogs keep (PTB's chat_data / user_data), as JSON."""
+
+    __tablename__ = "dialog_data"
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # "chat" or "user"
+    owner_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    data: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, TypeHandler
+from telegram.ext import Application, ConversationHandler, TypeHandler
 
 from handlers import (
     apikeys,
@@ -22,6 +22,7 @@ from handlers import (
     subscriptions,
 )
 from handlers.access import guard
+from handlers.dialogs import make_durable
 
 
 def register(application: Application) -> None:
@@ -45,8 +46,11 @@ def register(application: Application) -> None:
         audit,
         apikeys,
     )
+    # A persistent dialog stores each step before its screen goes out (handlers/dialogs.py).
     for module in features:
-        application.add_handlers(module.handlers())
+        application.add_handlers(
+            [make_durable(h) if isinstance(h, ConversationHandler) else h for h in module.handlers()]
+        )
     # /cancel outside a dialog, then plain text as a product search (last: it matches any text).
     application.add_handlers(start.late_handlers())
     application.add_handlers(catalog.text_handlers())

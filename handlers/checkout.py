@@ -699,6 +699,7 @@ def handlers() -> list[BaseHandler]:
             ],
             allow_reentry=True,
             name="checkout",
+            persistent=True,
         )
     # A Confirm pressed after its dialog ended (double tap, replay, restart): "already recorded".
     return [dialog, CallbackQueryHandler(confirm, pattern=cb_pattern(NS, "ok"))]

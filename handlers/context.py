@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -34,6 +34,8 @@ class PosContext(CallbackContext[ExtBot, dict, dict, dict]):
         self.staff: Staff | None = None  # set by the access guard
         self.committed = False  # whether this update saved anything (for error messages)
         self.callback_answered = False
+        # Replies held until a persistent dialog's step is stored (handlers/dialogs.py); None: send at once.
+        self.outbox: list[Callable[[], Awaitable[None]]] | None = None
 
     @property
     def services(self) -> Services:

@@ -252,6 +252,7 @@ def handlers() -> list[BaseHandler]:
         fallbacks=[CommandHandler("cancel", new_cancel), MessageHandler(filters.COMMAND, new_busy)],
         allow_reentry=True,
         name="newcustomer",
+        persistent=True,
     )
     return [
         registration,

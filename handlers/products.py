@@ -590,6 +590,7 @@ def _conversations() -> list[ConversationHandler]:
             fallbacks=[CommandHandler("cancel", add_cancel), MessageHandler(filters.COMMAND, add_busy)],
             allow_reentry=True,
             name="add_product",
+            persistent=True,
         )
         editing = ConversationHandler(
             entry_points=[CallbackQueryHandler(edit_field, pattern=cb_pattern(EDIT_NS, "f"))],
@@ -597,6 +598,7 @@ def _conversations() -> list[ConversationHandler]:
             fallbacks=[CommandHandler("cancel", edit_cancel), MessageHandler(filters.COMMAND, edit_busy)],
             allow_reentry=True,
             name="edit_product",
+            persistent=True,
         )
     return [adding, editing]
 

@@ -6,7 +6,10 @@ error, and a refusal looks the same everywhere.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
@@ -19,8 +22,18 @@ log = logging.getLogger(__name__)
 STALE_BUTTON = "This button is no longer valid."
 
 
+def _held(context: PosContext, reply: Callable[..., Awaitable[None]], *args: Any, **kwargs: Any) -> bool:
+    """Inside a persistent dialog's step, queue the reply until the step is stored (handlers/dialogs.py)."""
+    if context.outbox is None:
+        return False
+    context.outbox.append(functools.partial(reply, *args, **kwargs))
+    return True
+
+
 async def refuse(update: Update, context: PosContext, text: str) -> None:
     """Say no without changing anything: an alert on a button, a reply to a message."""
+    if _held(context, refuse, update, context, text):
+        return
     if update.callback_query:
         await answer(update, context, text, alert=True)
     elif update.effective_message:
@@ -29,6 +42,8 @@ async def refuse(update: Update, context: PosContext, text: str) -> None:
 
 async def answer(update: Update, context: PosContext, text: str | None = None, *, alert: bool = False) -> None:
     """Answer the button press (once): Telegram shows a spinner until we do."""
+    if _held(context, answer, update, context, text, alert=alert):
+        return
     query = update.callback_query
     if query is None or context.callback_answered:
         return
@@ -41,6 +56,8 @@ async def answer(update: Update, context: PosContext, text: str | None = None, *
 
 async def send(update: Update, context: PosContext, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     """Send a new message to the chat the update came from."""
+    if _held(context, send, update, context, text, markup):
+        return
     chat = update.effective_chat
     assert chat is not None
     await context.bot.send_message(chat.id, text, reply_markup=markup)
@@ -48,6 +65,8 @@ async def send(update: Update, context: PosContext, text: str, markup: InlineKey
 
 async def show(update: Update, context: PosContext, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     """Edit the pressed message in place for a button; send a new message for a command."""
+    if _held(context, show, update, context, text, markup):
+        return
     query = update.callback_query
     # No message, or one too old for the bot to see (InaccessibleMessage): draw a new screen.
     if query is None or not isinstance(query.message, Message):

@@ -191,7 +191,8 @@ async def test_confirm_after_a_restart_finds_the_sale_already_recorded(settings,
     assert await count(session_factory, Sale) == 1
 
 
-async def test_confirm_never_pressed_before_a_restart_asks_to_start_again(settings, session_factory, shop):
+async def test_a_confirm_screen_shown_before_a_restart_still_records_the_sale(settings, session_factory, shop):
+    """The dialog is stored (issue 15): the restarted bot knows the confirm step and its draft."""
     tea = await product(session_factory, name="Tea", price_minor=300, stock=10)
     await fill(session_factory, CASHIER_ID, (tea, 1))
     cal = shop.client(CASHIER_ID, "Cal")
@@ -199,10 +200,10 @@ async def test_confirm_never_pressed_before_a_restart_asks_to_start_again(settin
     confirm_screen = cal.last_reply
     async with FakeShop(settings, session_factory) as restarted:
         again = restarted.client(CASHIER_ID, "Cal")
-        answer = await again.press(data_of(confirm_screen, "✅ Confirm sale"), message=confirm_screen)
-        assert "no longer open" in answer["text"] and "/checkout" in answer["text"]
-    assert await count(session_factory, Sale) == 0
-    assert (await cart_of(session_factory, CASHIER_ID)).item_count == 1
+        await again.press(data_of(confirm_screen, "✅ Confirm sale"), message=confirm_screen)
+        assert "Sale #1" in again.text
+    assert await count(session_factory, Sale) == 1
+    assert (await cart_of(session_factory, CASHIER_ID)).item_count == 0
 
 
 # --- stale and short -----------------------------------------------------------------------------

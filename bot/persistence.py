@@ -1,0 +1,195 @@
+"""Dialog state in the database: a PTB `BasePersistence` on our own tables (db/dialogs.py).
+
+What is stored is plain data as JSON: numbers, strings, lists, dicts (keys too may be tuples or
+numbers), enums and dataclasses of our own modules (a checkout's `Draft`), tagged so they read
+back as they were. Anything else (an ORM row, a Telegram object) is refused when written. Every
+row carries FORMAT_VERSION; a row of another version, or one that no longer decodes (a class
+renamed by a later release), is discarded with a log line and the user starts that dialog again.
+
+PTB writes persistence on a timer and after the handler returned; a dialog's step must be stored
+before its screen goes out, so handlers/dialogs.py writes through this class in the handler path
+(see there). The timer and the shutdown flush write the same data again, harmlessly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import importlib
+import json
+import logging
+from collections import defaultdict
+from typing import Any
+
+from telegram.ext import BasePersistence, PersistenceInput
+
+from db import dialogs
+from db.engine import SessionFactory, transaction
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+# Classes a stored value may name: our own code only, never something a row could smuggle in.
+TRUSTED_MODULES = ("handlers.", "db.")
+# PTB's timer flush; the handler path writes at once (handlers/dialogs.py), so this is only a backstop.
+UPDATE_INTERVAL = 300
+
+
+class NotPlainData(TypeError):
+    pass
+
+
+def encode(value: Any) -> Any:
+    """`value` as JSON-ready data, with tags for what JSON lacks."""
+    if value is None or (isinstance(value, bool | int | float | str) and not isinstance(value, enum.Enum)):
+        return value
+    if isinstance(value, enum.Enum):
+        return {"$enum": _name(type(value)), "v": encode(value.value)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {"$data": _name(type(value)), "v": fields}
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    if isinstance(value, tuple):
+        return {"$tuple": [encode(v) for v in value]}
+    if isinstance(value, dict):
+        return {"$dict": [[encode(k), encode(v)] for k, v in value.items()]}
+    raise NotPlainData(f"{type(value).__qualname__} is not plain data: store its id instead")
+
+
+def decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "$tuple" in value:
+        return tuple(decode(v) for v in value["$tuple"])
+    if "$dict" in value:
+        return {_hashable(decode(k)): decode(v) for k, v in value["$dict"]}
+    if "$enum" in value:
+        return _class(value["$enum"])(decode(value["v"]))
+    if "$data" in value:
+        cls = _class(value["$data"])
+        if not dataclasses.is_dataclass(cls):
+            raise ValueError(f"{value['$data']} is not a dataclass")
+        return cls(**{name: decode(v) for name, v in value["v"].items()})
+    raise ValueError(f"unknown stored value {sorted(value)}")
+
+
+def _hashable(key: Any) -> Any:
+    return tuple(key) if isinstance(key, list) else key
+
+
+def _name(cls: type) -> str:
+    name = f"{cls.__module__}:{cls.__qualname__}"
+    if not cls.__module__.startswith(TRUSTED_MODULES):
+        raise NotPlainData(f"{name} is not one of ours")
+    return name
+
+
+def _class(name: str) -> type:
+    module, _, qualname = name.partition(":")
+    if not module.startswith(TRUSTED_MODULES):
+        raise ValueError(f"{name} is not one of ours")
+    found: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    return found
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(encode(value), separators=(",", ":"), ensure_ascii=False)
+
+
+def loads(text: str) -> Any:
+    return decode(json.loads(text))
+
+
+class DbPersistence(BasePersistence):
+    """Conversation states, chat_data and user_data in the database; no bot_data, no callback_data."""
+
+    def __init__(self, session_factory: SessionFactory) -> None:
+        super().__init__(
+            store_data=PersistenceInput(bot_data=False, chat_data=True, user_data=True, callback_data=False),
+            update_interval=UPDATE_INTERVAL,
+        )
+        self.session_factory = session_factory
+
+    # --- reading, once at start --------------------------------------------------------------
+    async def _load(self, rows, what: str, value) -> list[tuple[Any, Any]]:
+        loaded = []
+        for row in rows:
+            try:
+                if row.version != FORMAT_VERSION:
+                    raise ValueError(f"format {row.version}, this release reads {FORMAT_VERSION}")
+                loaded.append(value(row))
+            except Exception as error:  # an old or broken row must not stop the bot: drop it
+                log.warning("discarded stored %s (%s)", what, error)
+        return loaded
+
+    async def get_conversations(self, name: str) -> dict:
+        async with self.session_factory() as session:
+            rows = await dialogs.conversations(session, name=name)
+        pairs = await self._load(rows, f"step of {name}", lambda r: (tuple(json.loads(r.key)), loads(r.state)))
+        return dict(pairs)
+
+    async def _get_data(self, kind: str) -> defaultdict[int, dict]:
+        async with self.session_factory() as session:
+            rows = await dialogs.data(session, kind=kind)
+        pairs = await self._load(rows, f"{kind} data", lambda r: (r.owner_id, loads(r.data)))
+        return defaultdict(dict, pairs)
+
+    async def get_chat_data(self) -> defaultdict[int, dict]:
+        return await self._get_data(dialogs.CHAT)
+
+    async def get_user_data(self) -> defaultdict[int, dict]:
+        return await self._get_data(dialogs.USER)
+
+    async def get_bot_data(self) -> dict:
+        return {}
+
+    async def get_callback_data(self) -> None:
+        return None
+
+    # --- writing: each call its own committed transaction -----------------------------------
+    async def update_conversation(self, name: str, key: tuple, new_state: object | None) -> None:
+        state = None if new_state is None else dumps(new_state)
+        async with transaction(self.session_factory) as session:
+            await dialogs.set_conversation(
+                session, name=name, key=json.dumps(list(key)), state=state, version=FORMAT_VERSION
+            )
+
+    async def _set_data(self, kind: str, owner_id: int, data: dict | None) -> None:
+        text = dumps(data) if data else None
+        async with transaction(self.session_factory) as session:
+            await dialogs.set_data(session, kind=kind, owner_id=owner_id, data=text, version=FORMAT_VERSION)
+
+    async def update_chat_data(self, chat_id: int, data: dict) -> None:
+        await self._set_data(dialogs.CHAT, chat_id, data)
+
+    async def update_user_data(self, user_id: int, data: dict) -> None:
+        await self._set_data(dialogs.USER, user_id, data)
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        await self._set_data(dialogs.CHAT, chat_id, None)
+
+    async def drop_user_data(self, user_id: int) -> None:
+        await self._set_data(dialogs.USER, user_id, None)
+
+    async def update_bot_data(self, data: dict) -> None:
+        return None
+
+    async def update_callback_data(self, data) -> None:
+        return None
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: dict) -> None:
+        return None  # one bot process is active at a time: what it holds in memory is current
+
+    async def refresh_user_data(self, user_id: int, user_data: dict) -> None:
+        return None
+
+    async def refresh_bot_data(self, bot_data: dict) -> None:
+        return None
+
+    async def flush(self) -> None:
+        return None  # every write is committed when it is made

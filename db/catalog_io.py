@@ -23,7 +23,7 @@ from sqlalchemy import String, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from db import catalog
+from db import catalog, csv_safe
 from db import stock as stock_db
 from db.errors import PosError
 from db.models import MovementReason, Product
@@ -102,7 +102,7 @@ def read_rows(stream: TextIO, *, currency: str) -> tuple[list[ProductRow], list[
     Raises CsvFormatError when the header is unusable.
     """
     text = stream.read()
-    text = text.removeprefix("\ufeff")
+    text = text.removeprefix(csv_safe.BOM)
     reader = csv.reader(io.StringIO(text), dialect=_dialect(text))
     try:
         header = next(reader)
@@ -129,7 +129,7 @@ def read_rows(stream: TextIO, *, currency: str) -> tuple[list[ProductRow], list[
         if len(cells) != len(names):
             errors.append(RowError(line, f"{len(cells)} cells, but the header has {len(names)} columns"))
             continue
-        cell = {name: value.strip() for name, value in zip(names, cells, strict=True)}
+        cell = {name: csv_safe.restore(value.strip()) for name, value in zip(names, cells, strict=True)}
         try:
             row = _parse_row(line, cell, currency)
         except (ValueError, PosError) as exc:
@@ -273,20 +273,22 @@ async def export_products(session: AsyncSession, *, currency: str, include_archi
     if not include_archived:
         query = query.where(Product.archived.is_(False))
     products = (await session.scalars(query)).all()
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
     # Sorted here, not in SQL: the same order on every backend whatever its collation.
-    for product in sorted(products, key=lambda p: p.sku.lower()):
-        writer.writerow(
-            [
-                product.name,
-                str(to_decimal(product.price_minor, currency)),
-                product.stock,
-                product.category.name if product.category else "",
-                product.sku,
-                product.barcode or "",
-                "" if product.low_stock_threshold is None else product.low_stock_threshold,
-            ]
-        )
-    return out.getvalue()
+    products = sorted(products, key=lambda p: p.sku.lower())
+    return csv_safe.write(
+        [
+            COLUMNS,
+            *(
+                [
+                    product.name,
+                    to_decimal(product.price_minor, currency),
+                    product.stock,
+                    product.category.name if product.category else "",
+                    product.sku,
+                    product.barcode or "",
+                    product.low_stock_threshold,
+                ]
+                for product in products
+            ),
+        ]
+    )

@@ -5,7 +5,6 @@ Times are shown in the store's time zone; money in major units with the currency
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from datetime import datetime
@@ -16,6 +15,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from db import csv_safe
 from db.money import decimals, to_decimal
 from db.reports import ExportRow
 
@@ -38,26 +38,28 @@ def headers(*, tz: ZoneInfo, currency: str) -> list[str]:
 
 
 def to_csv(rows: Sequence[ExportRow], *, tz: ZoneInfo, currency: str) -> bytes:
-    """UTF-8 CSV with a header row; times as ISO 8601 with the store's UTC offset."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(headers(tz=tz, currency=currency))
-    for row in rows:
-        writer.writerow(
-            [
-                row.sale_id,
-                _local(row.created_at, tz).isoformat(timespec="seconds"),
-                row.cashier_name,
-                row.customer_name,
-                row.payment_method,
-                row.sku,
-                row.product_name,
-                row.quantity,
-                str(to_decimal(row.unit_price_minor, currency)),
-                str(to_decimal(row.line_total_minor, currency)),
-            ]
-        )
-    return out.getvalue().encode("utf-8")
+    """UTF-8 CSV with a byte order mark and a header row, safe to open (db.csv_safe); times as
+    ISO 8601 with the store's UTC offset, money as numbers."""
+    return csv_safe.write(
+        [
+            headers(tz=tz, currency=currency),
+            *(
+                [
+                    row.sale_id,
+                    _local(row.created_at, tz).isoformat(timespec="seconds"),
+                    row.cashier_name,
+                    row.customer_name,
+                    row.payment_method,
+                    row.sku,
+                    row.product_name,
+                    row.quantity,
+                    to_decimal(row.unit_price_minor, currency),
+                    to_decimal(row.line_total_minor, currency),
+                ]
+                for row in rows
+            ),
+        ]
+    ).encode("utf-8")
 
 
 def to_xlsx(rows: Sequence[ExportRow], *, tz: ZoneInfo, currency: str) -> bytes:

@@ -376,7 +376,8 @@ def test_export_round_trips_through_import(cli_env, capsys, tmp_path, monkeypatc
     assert run(capsys, "demo-data")[0] == 0
     code, exported, _ = run(capsys, "export-products")
     assert code == 0
-    rows = list(csv.reader(io.StringIO(exported)))
+    assert exported.startswith("\ufeff")  # spreadsheets read accents and emoji
+    rows = list(csv.reader(io.StringIO(exported.removeprefix("\ufeff"))))
     assert tuple(rows[0]) == COLUMNS and len(rows) == 52
     target = tmp_path / "catalog.csv"
     code, _, err = run(capsys, "export-products", str(target))
@@ -449,7 +450,7 @@ def test_report_prints_the_summary_and_writes_csv(cli_env, capsys, tmp_path):
     assert code == 0
     assert "Revenue" in out and "By payment" in out and "Best sellers" in out
     lines = target.read_text(encoding="utf-8").splitlines()
-    assert lines[0].startswith("Sale,Time (UTC),Cashier")
+    assert lines[0].startswith("\ufeffSale,Time (UTC),Cashier")  # a byte order mark for spreadsheets
     assert len(lines) > 200 and f"Wrote {len(lines) - 1} sale lines" in err
 
 

@@ -93,7 +93,7 @@ async def test_csv_export_reads_back_equal_to_the_sales(manager, week):
     assert "Preparing the CSV file" in answer["text"]
     document = manager.documents[-1]
     assert document.filename == "sales_2026-11-16_2026-11-22.csv"
-    rows = list(csv.reader(io.StringIO(document.file.decode("utf-8"))))
+    rows = list(csv.reader(io.StringIO(document.file.decode("utf-8-sig"))))
     assert rows[0][:2] == ["Sale", "Time (Europe/Berlin)"]
     got = [(int(r[0]), *r[1:7], int(r[7]), r[8], r[9]) for r in rows[1:]]
     assert got == _expected(week)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
+from db import csv_safe
 from db.exports import headers, to_csv, to_xlsx
 from db.models import PaymentMethod
 from db.money import to_decimal
@@ -73,7 +74,9 @@ LOCAL_TIMES = [
 
 def test_csv_reads_back_equal() -> None:
     data = to_csv(ROWS, tz=TZ, currency="EUR")
-    table = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    raw = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert raw[3][5:7] == ["'=1+1", "'=SUM(A1:A9)"]  # a spreadsheet shows them, never runs them
+    table = [[csv_safe.restore(cell) for cell in row] for row in raw]
     assert table[0] == headers(tz=TZ, currency="EUR")
     assert table[0][1] == "Time (America/New_York)" and table[0][8] == "Unit price (EUR)"
     assert table[1:] == [
@@ -99,7 +102,9 @@ def test_csv_reads_back_equal() -> None:
 
 
 def test_csv_of_nothing_is_a_header() -> None:
-    assert to_csv([], tz=TZ, currency="EUR").decode("utf-8").splitlines() == [",".join(headers(tz=TZ, currency="EUR"))]
+    assert to_csv([], tz=TZ, currency="EUR").decode("utf-8-sig").splitlines() == [
+        ",".join(headers(tz=TZ, currency="EUR"))
+    ]
 
 
 def test_csv_money_follows_the_currency() -> None:

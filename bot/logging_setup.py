@@ -1,8 +1,9 @@
 """Logging for every run mode: one format, quiet HTTP libraries, and secrets redacted.
 
 The bot token is part of every Bot API URL, so any log line or exception text that mentions a URL
-may carry it. `RedactSecrets` rewrites each record (message, arguments, exception and stack text)
-before a handler formats it; `configure_logging` installs it on every root handler.
+may carry it; a REST API key may appear in what the bot sends. `RedactSecrets` rewrites each record
+(message, arguments, exception and stack text) before a handler formats it; `configure_logging`
+installs it on every root handler.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import sys
 import traceback
 from collections.abc import Iterable
 
+from db.apikeys import KEY_RE as API_KEY_RE
+from db.apikeys import PREFIX as API_KEY_PREFIX
 from db.settings import Settings
 
 REDACTED = "[REDACTED]"
@@ -37,11 +40,13 @@ class RedactSecrets(logging.Filter):
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
+        # REST API keys are made while the process runs (/apikey new shows one in the chat, and
+        # python-telegram-bot logs what it sends at DEBUG): they are recognised by their shape.
+        if API_KEY_PREFIX in text:
+            text = API_KEY_RE.sub(REDACTED, text)
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
         try:
             message = record.getMessage()
         except Exception:  # a bad format string: keep the pieces, redacted

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from db.models import ApiKey, Role, Staff, utcnow
 from db.staff import MAX_TELEGRAM_ID, parse_role
 
 PREFIX = "pos_"
+KEY_RE = re.compile(r"pos_[A-Za-z0-9_-]{43}")  # what create_key makes: for redacting logs
 # Each key's staff row gets this plus its own id as its Telegram id: above every real Telegram id
 # and every id db/staff.py reserves, so no person can ever sign in as a key.
 API_STAFF_TELEGRAM_BASE = MAX_TELEGRAM_ID + 2**32

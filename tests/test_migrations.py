@@ -176,3 +176,31 @@ async def test_previous_release_with_case_twins_upgrades_keeping_every_row(datab
                 await catalog.add_product(session, name="Twin", price_minor=1, sku="aBc")
     finally:
         await engine.dispose()
+
+
+async def test_the_api_keys_migration_keeps_every_row_of_the_previous_release(database_url):
+    """A store of the release before the API (0001), with staff, a product, its stock and a sale,
+    upgrades with every row as it was, and its new tables empty."""
+    await asyncio.to_thread(command.upgrade, alembic_config(database_url), "0001")
+    t = "'2026-11-20 08:00:00+00:00'"
+    for statement in (
+        f"INSERT INTO staff (id, telegram_id, name, role, active, created_at, updated_at) "
+        f"VALUES (1, 111, 'Ada', 'admin', true, {t}, {t})",
+        f"INSERT INTO products (id, sku, barcode, name, category_id, price_minor, stock, low_stock_threshold, "
+        f"low_stock_alerted, archived, created_at, updated_at) "
+        f"VALUES (1, 'MILK', NULL, 'Milk', NULL, 150, 4, NULL, false, false, {t}, {t})",
+        f"INSERT INTO sales (id, created_at, cashier_id, customer_id, chat_id, payment_method, currency, total_minor, "
+        f"tendered_minor, change_minor, status, refunded_at, refunded_by_id, idempotency_key) "
+        f"VALUES (1, {t}, 1, NULL, 111, 'card', 'USD', 150, NULL, NULL, 'completed', NULL, NULL, 'cart:1:v2')",
+        f"INSERT INTO stock_movements (id, product_id, quantity, reason, sale_id, staff_id, note, created_at) "
+        f"VALUES (1, 1, 5, 'initial', NULL, 1, '', {t}), (2, 1, -1, 'sale', 1, 1, 'sale #1', {t})",
+    ):
+        await cli_helpers.execute(database_url, statement)
+    before = await cli_helpers.table_contents(database_url)
+    await upgrade_async(database_url, "0002")
+    after = await cli_helpers.table_contents(database_url)
+    assert {k: v for k, v in after.items() if k in before and k != "alembic_version"} == {
+        k: v for k, v in before.items() if k != "alembic_version"
+    }
+    assert after["api_keys"] == [] and after["idempotency_records"] == []
+    await upgrade_async(database_url)  # and on to the newest schema

@@ -1,5 +1,7 @@
-"""REST API: api_keys (hashed keys with a role, a staff row of their own, a rate window) and
-idempotency_records (the first response to each Idempotency-Key). Only adds tables.
+"""REST API: api_keys and idempotency_records
+
+api_keys: hashed keys with a role, a staff row of their own and a rate window; idempotency_records:
+the first response to each Idempotency-Key. Only adds tables.
 
 Revision ID: 0002
 Revises: 0001

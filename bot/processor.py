@@ -1,8 +1,14 @@
-"""Updates from one chat in order; different chats in parallel.
+"""Updates from one chat in order; different chats in parallel; no chat can stall another.
 
 A cashier's taps must be handled in the order they were made, but a long report in a manager's
 chat must not make the cashier wait. PTB's SimpleUpdateProcessor runs everything concurrently;
 this one keeps a lock per chat.
+
+An update first waits for its chat's turn, and only then for one of the global slots. PTB's own
+`process_update` takes a slot before calling us, so a chat with hundreds of queued updates (a busy
+group till, a stranger spamming a command while Telegram throttles our replies) would hold every
+slot while waiting for its own lock, and every other chat would wait behind it. So the slots PTB
+counts are unbounded, and the real ones are taken here, after the chat's lock.
 """
 
 from __future__ import annotations
@@ -14,23 +20,49 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+_UNBOUNDED = 2**31 - 1  # PTB's semaphore: never the one that makes an update wait
+
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
+    # What PTB's __init__ reads (through the property) to size its own semaphore: unbounded.
+    _slot_count = _UNBOUNDED
+
     def __init__(self, max_concurrent_updates: int = 64) -> None:
-        super().__init__(max_concurrent_updates)
+        if max_concurrent_updates < 1:
+            raise ValueError("max_concurrent_updates must be a positive integer")
+        super().__init__(_UNBOUNDED)
+        self._slot_count = max_concurrent_updates  # the real slots, taken in do_process_update
+        self._slots = asyncio.BoundedSemaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
+        self._busy = 0
+
+    @property
+    def max_concurrent_updates(self) -> int:
+        return self._slot_count
+
+    @property
+    def current_concurrent_updates(self) -> int:
+        return self._busy  # the slots in use now (a snapshot)
+
+    async def _in_a_slot(self, coroutine: Awaitable[Any]) -> None:
+        async with self._slots:
+            self._busy += 1
+            try:
+                await coroutine
+            finally:
+                self._busy -= 1
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
-            await coroutine
+            await self._in_a_slot(coroutine)
             return
         lock = self._locks.setdefault(chat.id, asyncio.Lock())
         self._waiting[chat.id] = self._waiting.get(chat.id, 0) + 1
         try:
-            async with lock:
-                await coroutine
+            async with lock:  # the chat's turn first, then a slot
+                await self._in_a_slot(coroutine)
         finally:
             self._waiting[chat.id] -= 1
             if not self._waiting[chat.id]:  # forget idle chats so the dict does not grow forever

@@ -1,7 +1,10 @@
 """Who may do what.
 
 The guard runs before every other handler (group -1): a stranger or a deactivated staff member
-gets one polite refusal showing their Telegram id, and nothing else runs for that update.
+gets one polite refusal showing their Telegram id, and nothing else runs for that update. At most
+one refusal per person every few minutes: the rest are ignored (a button press is answered
+silently) and counted in the log, so a stranger spamming the bot costs us no messages and does not
+fill the chat's send queue.
 `requires(role)` then checks the minimum role of each command and button at the moment it is used.
 """
 
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
@@ -33,6 +37,11 @@ EDIT_IGNORED = "I don't act on edited messages: send the command again as a new 
 COMMITTED_ATTR = "pos_committed"
 DIALOG_KEY = "dialog_number"  # chat_data: the newest dialog started in the chat (open_dialog)
 ANSWERED_ATTR = "pos_answered"
+
+STRANGER_REFUSAL_INTERVAL = 180.0  # seconds between two refusals to the same person
+STRANGERS_KEY = "stranger_refusals"  # bot_data: user id -> (when refused, updates ignored since)
+STRANGERS_KEPT = 10_000  # forget people refused long ago beyond this many
+_clock = time.monotonic  # tests move it forward
 
 
 async def guard(update: Update, context: PosContext) -> None:
@@ -66,19 +75,39 @@ async def guard(update: Update, context: PosContext) -> None:
 async def _refuse_stranger(update: Update, context: PosContext, user_id: int) -> None:
     """One polite refusal with the user's id, in the form the update asks for (or none)."""
     chat = update.effective_chat
+    if update.callback_query is None and (update.message is None or not addressed_to_bot(update, context)):
+        return  # an edit of an already refused message, or chatter in a group
+    if not _refusal_due(context, user_id, chat.id if chat else None):
+        await answer(update, context)  # a press still stops its spinner, silently
+        return
     log.info("refused user %s (not active staff) in chat %s", user_id, chat.id if chat else None)
     if update.callback_query is not None:
         await answer(
             update, context, f"You are not on this shop's staff list. Your Telegram id is {user_id}.", alert=True
         )
         return
-    if update.message is None or not addressed_to_bot(update, context):
-        return  # an edit of an already refused message, or chatter in a group
     await update.message.reply_text(
         "Sorry, this is a private shop bot and you are not on its staff list.\n"
         f"Your Telegram id is <code>{user_id}</code>: give it to the shop's admin, "
         f"who can add you with <code>/staff add {user_id} cashier</code>."
     )
+
+
+def _refusal_due(context: PosContext, user_id: int, chat_id: int | None) -> bool:
+    """True at most once per STRANGER_REFUSAL_INTERVAL per person; the rest are counted in the log."""
+    now = _clock()
+    refused: dict[int, tuple[float, int]] = context.bot_data.setdefault(STRANGERS_KEY, {})
+    last = refused.get(user_id)
+    if last is not None and 0 <= now - last[0] < STRANGER_REFUSAL_INTERVAL:
+        ignored = last[1] + 1
+        refused[user_id] = (last[0], ignored)
+        log.info("ignored user %s (not active staff) in chat %s: %d since the last refusal", user_id, chat_id, ignored)
+        return False
+    if len(refused) >= STRANGERS_KEPT:
+        for old in [uid for uid, (when, _) in refused.items() if not 0 <= now - when < STRANGER_REFUSAL_INTERVAL]:
+            del refused[old]
+    refused[user_id] = (now, 0)
+    return True
 
 
 def addressed_to_bot(update: Update, context: PosContext) -> bool:

@@ -84,6 +84,15 @@ class ChatClient:
 
     async def send(self, text: str) -> StoredMessage | None:
         """Type a message (a /command or plain text) and return the newest message in the chat."""
+        await self._process(self._message_payload(text))
+        msgs = self.messages
+        return msgs[-1] if msgs else None
+
+    def message_update(self, text: str) -> Update:
+        """The update `send(text)` would process, to queue it instead (application.update_queue)."""
+        return Update.de_json(self._message_payload(text), self.application.bot)
+
+    def _message_payload(self, text: str) -> dict[str, Any]:
         message: dict[str, Any] = {
             "message_id": self.fake.next_id(),
             "date": int(time.time()),
@@ -94,9 +103,7 @@ class ChatClient:
         command = re.match(r"/[A-Za-z0-9_]+(@\w+)?", text)
         if command:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": command.end()}]
-        await self._process({"update_id": next(_update_ids), "message": message})
-        msgs = self.messages
-        return msgs[-1] if msgs else None
+        return {"update_id": next(_update_ids), "message": message}
 
     async def tap(self, label: str, *, message: StoredMessage | None = None) -> dict[str, Any] | None:
         """Press a button by its exact label (or else a regex search) on the newest keyboard.

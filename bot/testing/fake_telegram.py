@@ -9,6 +9,7 @@ Used by the tests and by the console (see bot/testing/chat.py for the chat clien
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -153,6 +154,13 @@ class StoredMessage:
         return msg
 
 
+def _chat_of(params: dict) -> int | None:
+    try:
+        return int(params["chat_id"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def _chat(chat_id: int) -> dict[str, Any]:
     if chat_id < 0:
         return {"id": chat_id, "type": "supergroup", "title": "Shop group"}
@@ -168,6 +176,9 @@ class FakeTelegram(BaseRequest):
     commands: dict[str, list[dict]] = field(default_factory=dict)  # scope (json) -> commands
     answered_queries: dict[str, dict] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
+    # Slow replies on demand: a request for a held chat waits until its gate is set (hold()).
+    held: dict[int, asyncio.Event] = field(default_factory=dict)
+    _reply_waiters: dict[int, asyncio.Event] = field(default_factory=dict)
 
     # --- BaseRequest -------------------------------------------------------------------------
     @property
@@ -186,6 +197,9 @@ class FakeTelegram(BaseRequest):
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         files = request_data.multipart_data if request_data and request_data.contains_files else {}
+        gate = self.held.get(_chat_of(params))
+        if gate is not None:
+            await gate.wait()
         self.calls.append(Call(api_method, params))
         handler = getattr(self, f"_api_{api_method}", None)
         if handler is None:
@@ -209,6 +223,14 @@ class FakeTelegram(BaseRequest):
 
     def next_id(self) -> int:
         return next(self._ids)
+
+    def hold(self, chat_id: int) -> asyncio.Event:
+        """Make every request for this chat wait until the returned gate is set (slow replies)."""
+        return self.held.setdefault(chat_id, asyncio.Event())
+
+    def reply_seen(self, chat_id: int) -> asyncio.Event:
+        """An event set when the bot next sends a message to this chat."""
+        return self._reply_waiters.setdefault(chat_id, asyncio.Event())
 
     # --- validation --------------------------------------------------------------------------
     @staticmethod
@@ -248,6 +270,9 @@ class FakeTelegram(BaseRequest):
 
     def _store(self, msg: StoredMessage) -> dict:
         self.messages[(msg.chat_id, msg.message_id)] = msg
+        waiter = self._reply_waiters.pop(msg.chat_id, None)
+        if waiter is not None:
+            waiter.set()
         return msg.to_api()
 
     # --- Bot API methods ---------------------------------------------------------------------

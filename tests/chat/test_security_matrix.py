@@ -324,10 +324,10 @@ async def test_group_chats_are_for_staff_only(shop, fake, world, session_factory
     assert fake.chat_messages(GROUP) == []
     await eve.send("/cart@pos_test_bot")
     assert f"Your Telegram id is {STRANGER_ID}" in eve.text
-    await eve.send("/cart")
-    assert len(fake.chat_messages(GROUP)) == 2
+    await eve.send("/cart")  # refused a moment ago: ignored, one refusal every few minutes
+    assert len(fake.chat_messages(GROUP)) == 1
     answer = await eve.press(world.fill("cart:clear:{cart}:{version}", GROUP))
-    assert "not on this shop's staff list" in answer["text"]
+    assert not answer.get("text")  # answered silently
     assert await db_checksum(session_factory) == before
     # staff use the group's own cart
     await cal.send("/cart@pos_test_bot")

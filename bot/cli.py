@@ -26,7 +26,7 @@ from tqdm import tqdm
 from db import apikeys, catalog_io, demo, ledger, reports
 from db import backup as backup_db
 from db import staff as staff_db
-from db.engine import make_engine, make_read_session_factory, make_session_factory, transaction
+from db.engine import make_engine, make_read_session_factory, make_session_factory, run_transaction
 from db.errors import PosError
 from db.exports import to_csv
 from db.migrate import current_revision, upgrade
@@ -74,8 +74,9 @@ def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T
     async def go() -> T:
         engine = make_engine(settings.database_url)
         try:
-            context = transaction(make_session_factory(engine)) if write else make_read_session_factory(engine)()
-            async with context as session:
+            if write:  # retried once after a deadlock or serialization failure (PostgreSQL)
+                return await run_transaction(make_session_factory(engine), work)
+            async with make_read_session_factory(engine)() as session:
                 return await work(session)
         finally:
             await engine.dispose()

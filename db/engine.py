@@ -7,11 +7,14 @@ writes takes the write lock up front instead of failing with "database is locked
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -19,6 +22,8 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 READ_ONLY = "pos_read_only"
 
 SessionFactory = async_sessionmaker[AsyncSession]
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def is_sqlite(url: str) -> bool:
@@ -79,6 +84,34 @@ def make_read_session_factory(engine: AsyncEngine) -> SessionFactory:
 
 @asynccontextmanager
 async def transaction(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commit when the block ends, roll back everything if it raises."""
+    """One unit of work: commit when the block ends, roll back everything if it raises.
+
+    A block cannot be run again from here: work that may meet a deadlock or a serialization
+    failure on PostgreSQL goes through ``run_transaction``, which retries it once.
+    """
     async with factory() as session, session.begin():
         yield session
+
+
+# PostgreSQL's serialization_failure and deadlock_detected: the transaction was rolled back
+# through no fault of its own, and the same work run again will normally succeed.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether ``error`` is a deadlock or serialization failure (worth one more try)."""
+    return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+async def run_transaction(factory: SessionFactory, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """``work(session)`` in one transaction, run once more if PostgreSQL rolled it back for a
+    deadlock or serialization failure; any other error, or a second failure, is raised."""
+    for attempt in (1, 2):
+        try:
+            async with transaction(factory) as session:
+                return await work(session)
+        except DBAPIError as error:
+            if attempt == 2 or not is_retryable(error):
+                raise
+            log.warning("transaction rolled back by the database (%s), running it once more", error.orig)
+    raise AssertionError("unreachable")

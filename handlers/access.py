@@ -21,6 +21,7 @@ from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, ConversationHandler
 
 from db import staff as staff_db
+from db.engine import is_retryable
 from db.models import Role
 from handlers.context import PosContext
 from handlers.render import cb_args, esc
@@ -150,7 +151,7 @@ def requires(role: Role) -> Callable[[Handler], Handler]:
                 # and would be stuck (even /cancel needs the role). Elsewhere the value is ignored.
                 return ConversationHandler.END
             try:
-                result = await handler(update, context)
+                result = await _once_more_on_deadlock(handler, update, context)
             except Exception as error:
                 _tag(error, context)
                 raise
@@ -163,6 +164,24 @@ def requires(role: Role) -> Callable[[Handler], Handler]:
         return wrapper
 
     return decorate
+
+
+async def _once_more_on_deadlock(handler: Handler, update: Update, context: PosContext) -> Any:
+    """Run the handler; once more if PostgreSQL rolled its transaction back for a deadlock or a
+    serialization failure before anything of this update was committed.
+
+    Nothing of the failed run was saved, and every handler is safe to run twice (an update can be
+    replayed from the inbox), so the user gets the answer instead of "something went wrong".
+    """
+    try:
+        return await handler(update, context)
+    except Exception as error:
+        if context.committed or not is_retryable(error):
+            raise
+        log.warning(
+            "%s: transaction rolled back by the database (%s), running it once more", handler.__qualname__, error
+        )
+        return await handler(update, context)
 
 
 def open_dialog(context: PosContext) -> int:

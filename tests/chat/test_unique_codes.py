@@ -1,4 +1,5 @@
-"""Two managers adding "abc" and "ABC" at the same moment: one product, and a polite refusal."""
+"""Races the database decides: two managers adding "abc" and "ABC" at once make one product;
+a transaction rolled back for a deadlock runs once more."""
 
 from __future__ import annotations
 
@@ -39,3 +40,27 @@ async def test_concurrent_adds_differing_only_by_case_make_one_product(manager, 
     async with session_factory() as session:
         assert list(await session.scalars(select(Product.sku))) == ["abc"]
         assert await session.scalar(select(func.count()).select_from(Product)) == 1
+
+
+async def test_a_command_rolled_back_for_a_deadlock_runs_once_more(manager, session_factory, monkeypatch):
+    """The handlers' transaction: PostgreSQL picks this update's transaction as a deadlock
+    victim (simulated: the error asyncpg raises); the manager still gets the answer."""
+    from db import catalog
+    from tests.db.test_retry import rolled_back_by_the_database
+
+    async with transaction(session_factory) as session:
+        await make_product(session, name="Milk", sku="MILK-1", price_minor=100)
+    real, calls = catalog.set_price, []
+
+    async def deadlocked_once(session, **kwargs):
+        calls.append(1)
+        product = await real(session, **kwargs)
+        if len(calls) == 1:
+            raise rolled_back_by_the_database()
+        return product
+
+    monkeypatch.setattr(catalog, "set_price", deadlocked_once)
+    await manager.send("/price MILK-1 1.10")
+    assert "$1.00 → $1.10" in manager.text and len(calls) == 2
+    async with session_factory() as session:
+        assert await session.scalar(select(Product.price_minor)) == 110

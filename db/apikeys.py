@@ -24,13 +24,10 @@ from db import audit
 from db.catalog import clean_text, is_row_id
 from db.errors import Conflict, NotFound
 from db.models import ApiKey, Role, Staff, utcnow
-from db.staff import MAX_TELEGRAM_ID, parse_role
+from db.staff import API_KEY_TELEGRAM_BASE, parse_role
 
 PREFIX = "pos_"
 KEY_RE = re.compile(r"pos_[A-Za-z0-9_-]{43}")  # what create_key makes: for redacting logs
-# Each key's staff row gets this plus its own id as its Telegram id: above every real Telegram id
-# and every id db/staff.py reserves, so no person can ever sign in as a key.
-API_STAFF_TELEGRAM_BASE = MAX_TELEGRAM_ID + 2**32
 RATE_WINDOW = timedelta(minutes=1)
 
 
@@ -55,10 +52,6 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def is_api_staff(staff: Staff) -> bool:
-    return staff.telegram_id > API_STAFF_TELEGRAM_BASE
-
-
 def describe(key: ApiKey) -> str:
     return f"#{key.id} “{key.name}” ({key.role.value})"
 
@@ -75,7 +68,8 @@ async def create_key(session: AsyncSession, *, role: Role | str, name: str, acto
     staff = Staff(telegram_id=-secrets.randbelow(2**62) - 1, role=Role.CASHIER, name=f"API key “{name}”"[:128])
     session.add(staff)
     await session.flush()
-    staff.telegram_id = API_STAFF_TELEGRAM_BASE + staff.id
+    # Above every id a person can have (see db/staff.py): no one can sign in to the chat as a key.
+    staff.telegram_id = API_KEY_TELEGRAM_BASE + staff.id
     key = PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(
         name=name, role=role, key_hash=hash_key(key), staff_id=staff.id, created_by_id=actor.id if actor else None

@@ -26,6 +26,10 @@ MAX_TELEGRAM_ID = 2**53  # Telegram's documented bound for user ids
 CONSOLE_TELEGRAM_ID = MAX_TELEGRAM_ID + 1
 FIRST_DEMO_TELEGRAM_ID = MAX_TELEGRAM_ID + 2
 RESERVED_TELEGRAM_IDS = range(CONSOLE_TELEGRAM_ID, FIRST_DEMO_TELEGRAM_ID + 16)
+# Each REST API key acts through a staff row of its own (db/apikeys.py) whose Telegram id is this
+# plus the row's id: above every id a person or the console can have. They are not people: the
+# staff list and the command menus leave them out (/apikey lists the keys).
+API_KEY_TELEGRAM_BASE = MAX_TELEGRAM_ID + 2**32
 
 
 def parse_role(value: Any) -> Role:
@@ -135,10 +139,14 @@ async def set_role(session: AsyncSession, *, telegram_id: int, role: Role | str,
 
 
 async def list_staff(session: AsyncSession, *, include_inactive: bool = True) -> list[Staff]:
-    """Staff, active first; then by role (admins first), name and Telegram id."""
+    """Staff (people, not API keys), active first; then by role (admins first), name and Telegram id."""
     rank = case({Role.ADMIN: 0, Role.MANAGER: 1}, value=Staff.role, else_=2)
     inactive_last = case((Staff.active.is_(True), 0), else_=1)
-    query = select(Staff).order_by(inactive_last, rank, Staff.name, Staff.telegram_id)
+    query = (
+        select(Staff)
+        .where(Staff.telegram_id < API_KEY_TELEGRAM_BASE)
+        .order_by(inactive_last, rank, Staff.name, Staff.telegram_id)
+    )
     if not include_inactive:
         query = query.where(Staff.active.is_(True))
     return list((await session.scalars(query)).all())

@@ -145,3 +145,15 @@ async def test_only_a_hash_is_stored_and_creation_and_revocation_are_audited(ses
         ("apikey_revoke", f"#{row.id} “web shop” (manager)"),
         ("apikey_new", f"#{row.id} “web shop” (manager)"),
     ]
+
+
+async def test_an_admin_key_can_do_what_a_manager_key_can(admin_api):
+    r = await admin_api.post("/v1/products", json={"name": "Tea", "price": usd(100), "stock": 1})
+    assert r.status_code == 201
+    assert (await admin_api.get("/v1/reports/summary")).status_code == 200
+
+
+async def test_an_unknown_endpoint_or_method_is_a_problem_too(manager_api):
+    body = is_problem(await manager_api.get("/v1/nowhere"), 404)
+    assert "/docs" in body["detail"]
+    is_problem(await manager_api.delete("/v1/products"), 405)

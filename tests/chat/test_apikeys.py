@@ -79,3 +79,9 @@ async def test_the_key_never_reaches_the_log(admin, caplog):
     await admin.send("/apikey new admin erp")
     key = shown_key(admin.text)
     assert key not in caplog.text
+
+
+async def test_a_keys_staff_row_is_not_in_the_staff_list(admin, session_factory):
+    await admin.send("/apikey new cashier web shop")
+    await admin.send("/staff")
+    assert "API key" not in admin.text and "web shop" not in admin.text

@@ -13,7 +13,7 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, ColumnElement, case, cast, distinct, exists, func, literal, select
+from sqlalchemy import BigInteger, ColumnElement, and_, case, cast, distinct, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -88,71 +88,46 @@ class ExportRow:
 
 
 async def sales_summary(session: AsyncSession, *, period: Period, tz: ZoneInfo, top_n: int = 5) -> SalesSummary:
-    """Revenue, basket, products, payment methods, cashiers and days of the period."""
+    """Revenue, basket, products, payment methods, cashiers and days of the period.
+
+    Three statements, each reading only the period's rows through an index (sales by time,
+    their lines by sale, refunds by time), so a report costs what its period holds, however
+    long the shop's history: the period's sales once (per day, method and cashier), their lines
+    once (per product), and the refunds of the period.
+    """
     top_n = max(top_n, 0)
     completed = _completed_in(period)
-
-    sales_count, revenue = (
-        await session.execute(select(func.count(Sale.id), _sum(Sale.total_minor)).where(*completed))
-    ).one()
-    units_sold = await session.scalar(
-        select(_sum(SaleLine.quantity)).join(Sale, Sale.id == SaleLine.sale_id).where(*completed)
-    )
+    sales = await _sales_figures(session, period=period, tz=tz, completed=completed)
+    products = await _products(session, completed=completed, top_n=top_n)
 
     # A refund recorded without its time (data older than refunded_at) counts on the sale's day.
-    refunded_at = func.coalesce(Sale.refunded_at, Sale.created_at)
+    # Two ranges rather than coalesce(refunded_at, created_at), so each is served by an index.
     refunded_count, refunded_minor = (
         await session.execute(
             select(func.count(Sale.id), _sum(Sale.total_minor)).where(
-                Sale.status == SaleStatus.REFUNDED, refunded_at >= period.start, refunded_at < period.end
+                Sale.status == SaleStatus.REFUNDED,
+                or_(
+                    and_(Sale.refunded_at >= period.start, Sale.refunded_at < period.end),
+                    and_(Sale.refunded_at.is_(None), Sale.created_at >= period.start, Sale.created_at < period.end),
+                ),
             )
         )
     ).one()
 
-    best, worst = await _best_and_worst(session, completed=completed, top_n=top_n)
-
-    sold_in_period = exists(
-        select(SaleLine.id).join(Sale, Sale.id == SaleLine.sale_id).where(SaleLine.product_id == Product.id, *completed)
-    )
-    unsold_active_count = await session.scalar(
-        select(func.count(Product.id)).where(Product.archived.is_(False), ~sold_in_period)
-    )
-
-    payment_revenue = _sum(Sale.total_minor).label("revenue")
-    by_payment = [
-        PaymentStat(method=PaymentMethod(method), count=count, revenue_minor=revenue_minor)
-        for method, count, revenue_minor in await session.execute(
-            select(Sale.payment_method, func.count(Sale.id), payment_revenue)
-            .where(*completed)
-            .group_by(Sale.payment_method)
-            .order_by(payment_revenue.desc(), Sale.payment_method)
-        )
-    ]
-
-    cashier_revenue = _sum(Sale.total_minor).label("revenue")
-    by_cashier = [
-        CashierStat(staff_id=staff_id, name=name, count=count, revenue_minor=revenue_minor)
-        for staff_id, name, count, revenue_minor in await session.execute(
-            select(Staff.id, Staff.name, func.count(Sale.id), cashier_revenue)
-            .join(Sale, Sale.cashier_id == Staff.id)
-            .where(*completed)
-            .group_by(Staff.id, Staff.name)
-            .order_by(cashier_revenue.desc(), Staff.name, Staff.id)
-        )
-    ]
-
+    sales_count = sum(day.count for day in sales.by_day)
+    revenue = sum(day.revenue_minor for day in sales.by_day)
     return SalesSummary(
         period=period,
         sales_count=sales_count,
         revenue_minor=revenue,
         average_basket_minor=_divide_half_up(revenue, sales_count),
-        units_sold=units_sold or 0,
-        best=best,
-        worst=worst,
-        unsold_active_count=unsold_active_count or 0,
-        by_payment=by_payment,
-        by_cashier=by_cashier,
-        by_day=await _by_day(session, period=period, tz=tz),
+        units_sold=products.units_sold,
+        best=products.best,
+        worst=products.worst,
+        unsold_active_count=products.unsold_active_count,
+        by_payment=sales.by_payment,
+        by_cashier=sales.by_cashier,
+        by_day=sales.by_day,
         refunded_count=refunded_count,
         refunded_minor=refunded_minor,
     )
@@ -226,12 +201,28 @@ def _divide_half_up(total: int, count: int) -> int:
     return (2 * total + count) // (2 * count)
 
 
-async def _best_and_worst(
-    session: AsyncSession, *, completed: list[ColumnElement[bool]], top_n: int
-) -> tuple[list[ProductStat], list[ProductStat]]:
+@dataclass(frozen=True)
+class _ProductFigures:
+    best: list[ProductStat]
+    worst: list[ProductStat]
+    unsold_active_count: int
+    units_sold: int
+
+
+_BEST, _WORST, _TOTALS = 0, 1, 2  # the kinds of row _products reads back
+
+
+async def _products(session: AsyncSession, *, completed: list[ColumnElement[bool]], top_n: int) -> _ProductFigures:
+    """Best, worst, products not sold and units sold: one aggregation of the period's lines.
+
+    The period's lines are grouped per product once (``sold``, reached through the sales of the
+    period, so the work follows the period and not the history); ranking, the count of active
+    products missing from it and the units all read that one result, in one statement that
+    returns at most 2 × top_n + 1 rows.
+    """
     sold = (
         select(
-            SaleLine.product_id,
+            SaleLine.product_id.label("product_id"),
             func.count(distinct(SaleLine.sale_id)).label("sales_count"),
             _sum(SaleLine.quantity).label("quantity"),
             _sum(SaleLine.line_total_minor).label("revenue"),
@@ -239,44 +230,149 @@ async def _best_and_worst(
         .join(Sale, Sale.id == SaleLine.sale_id)
         .where(*completed)
         .group_by(SaleLine.product_id)
-        .subquery()
+        .cte("sold")
+        .prefix_with("MATERIALIZED")  # read three times below: compute it once (SQLite and PostgreSQL)
     )
-    stats = select(Product.id, Product.name, Product.sku, sold.c.sales_count, sold.c.quantity, sold.c.revenue).join(
-        sold, sold.c.product_id == Product.id
+    best_order = (sold.c.sales_count.desc(), sold.c.revenue.desc(), Product.name, Product.id)
+    ranked = (
+        select(
+            Product.id,
+            Product.name,
+            Product.sku,
+            sold.c.sales_count,
+            sold.c.quantity,
+            sold.c.revenue,
+            func.row_number().over(order_by=best_order).label("position"),
+        )
+        .join(sold, sold.c.product_id == Product.id)
+        .cte("ranked")
     )
+    # The worst are the least sold of those not already among the best.
+    rest = select(
+        *(ranked.c[name] for name in ("id", "name", "sku", "sales_count", "quantity", "revenue")),
+        func.row_number()
+        .over(order_by=(ranked.c.sales_count, ranked.c.revenue, ranked.c.name, ranked.c.id))
+        .label("position"),
+    ).where(ranked.c.position > top_n)
+    rest_ranked = rest.subquery("rest")
 
-    best = [
-        ProductStat(*row)
-        for row in await session.execute(
-            stats.order_by(sold.c.sales_count.desc(), sold.c.revenue.desc(), Product.name, Product.id).limit(top_n)
-        )
-    ]
-    worst = [
-        ProductStat(*row)
-        for row in await session.execute(
-            stats.where(Product.id.not_in([p.product_id for p in best]))
-            .order_by(sold.c.sales_count, sold.c.revenue, Product.name, Product.id)
-            .limit(top_n)
-        )
-    ]
-    return best, worst
+    def stats(kind: int, source: Any) -> Any:
+        return select(
+            literal(kind).label("kind"),
+            *(source.c[name] for name in ("position", "id", "name", "sku", "sales_count", "quantity", "revenue")),
+        ).where(source.c.position <= top_n)
+
+    unsold = (
+        select(func.count(Product.id))
+        .where(Product.archived.is_(False), Product.id.not_in(select(sold.c.product_id)))
+        .scalar_subquery()
+    )
+    units = select(_sum(sold.c.quantity)).scalar_subquery()
+    totals = select(
+        literal(_TOTALS).label("kind"),
+        literal(0).label("position"),
+        unsold.label("id"),
+        literal("").label("name"),
+        literal("").label("sku"),
+        units.label("sales_count"),
+        literal(0).label("quantity"),
+        literal(0).label("revenue"),
+    )
+    query = union_all(stats(_BEST, ranked), stats(_WORST, rest_ranked), totals).order_by("kind", "position")
+
+    best: list[ProductStat] = []
+    worst: list[ProductStat] = []
+    unsold_count = units_sold = 0
+    for kind, _position, *figures in await session.execute(query):
+        if kind == _TOTALS:
+            unsold_count, units_sold = figures[0], figures[3]
+        else:
+            (best if kind == _BEST else worst).append(ProductStat(*figures))
+    return _ProductFigures(best, worst, unsold_count, units_sold)
 
 
-async def _by_day(session: AsyncSession, *, period: Period, tz: ZoneInfo) -> list[DayStat]:
+@dataclass(frozen=True)
+class _SalesFigures:
+    by_day: list[DayStat]
+    by_payment: list[PaymentStat]
+    by_cashier: list[CashierStat]
+
+
+_DAY, _METHOD, _CASHIER = 0, 1, 2  # the kinds of row _sales_figures reads back
+
+
+async def _sales_figures(
+    session: AsyncSession, *, period: Period, tz: ZoneInfo, completed: list[ColumnElement[bool]]
+) -> _SalesFigures:
+    """Count and revenue per local day, per payment method and per cashier: one pass over the
+    period's completed sales, grouped by all three at once (``groups``, a few hundred rows at
+    most), then summed up three ways in the same statement."""
     day_of_sale = (
-        select(_local_day_index(Sale.created_at, period=period, tz=tz).label("day"), Sale.total_minor)
-        .where(*_completed_in(period))
+        select(
+            _local_day_index(Sale.created_at, period=period, tz=tz).label("day"),
+            Sale.payment_method,
+            Sale.cashier_id,
+            Sale.total_minor,
+        )
+        .where(*completed)
         .subquery()
     )
     # Grouping on the subquery's column, not on the expression: PostgreSQL would see the
     # expression's bound parameters twice, numbered differently, and refuse the GROUP BY.
-    totals = {
-        day: (count, revenue)
-        for day, count, revenue in await session.execute(
-            select(day_of_sale.c.day, func.count(), _sum(day_of_sale.c.total_minor)).group_by(day_of_sale.c.day)
+    groups = (
+        select(
+            day_of_sale.c.day,
+            day_of_sale.c.payment_method,
+            day_of_sale.c.cashier_id,
+            func.count().label("count"),
+            _sum(day_of_sale.c.total_minor).label("revenue"),
         )
-    }
-    return [DayStat(day, *totals.get(i, (0, 0))) for i, day in enumerate(period.days())]
+        .group_by(day_of_sale.c.day, day_of_sale.c.payment_method, day_of_sale.c.cashier_id)
+        .cte("groups")
+        .prefix_with("MATERIALIZED")  # read three times below: compute it once (SQLite and PostgreSQL)
+    )
+    count, revenue = _sum(groups.c.count), _sum(groups.c.revenue)
+    per_day = select(
+        literal(_DAY).label("kind"),
+        literal(0).label("position"),
+        groups.c.day.label("key"),
+        literal("").label("name"),
+        count.label("count"),
+        revenue.label("revenue"),
+    ).group_by(groups.c.day)
+    per_method = select(
+        literal(_METHOD),
+        func.row_number().over(order_by=(revenue.desc(), groups.c.payment_method)),
+        literal(0),
+        groups.c.payment_method,
+        count,
+        revenue,
+    ).group_by(groups.c.payment_method)
+    per_cashier = (
+        select(
+            literal(_CASHIER),
+            func.row_number().over(order_by=(revenue.desc(), Staff.name, Staff.id)),
+            Staff.id,
+            Staff.name,
+            count,
+            revenue,
+        )
+        .join(Staff, Staff.id == groups.c.cashier_id)
+        .group_by(Staff.id, Staff.name)
+    )
+    days: dict[int, tuple[int, int]] = {}
+    by_payment: list[PaymentStat] = []
+    by_cashier: list[CashierStat] = []
+    query = union_all(per_day, per_method, per_cashier).order_by("kind", "position")
+    for kind, _position, key, name, n, total in await session.execute(query):
+        if kind == _DAY:
+            days[key] = (n, total)
+        elif kind == _METHOD:
+            by_payment.append(PaymentStat(method=PaymentMethod(name), count=n, revenue_minor=total))
+        else:
+            by_cashier.append(CashierStat(staff_id=key, name=name, count=n, revenue_minor=total))
+    by_day = [DayStat(day, *days.get(i, (0, 0))) for i, day in enumerate(period.days())]
+    return _SalesFigures(by_day, by_payment, by_cashier)
 
 
 # --- Local days in SQL -------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date
+from zoneinfo import ZoneInfo
 
 import pytest
 from alembic import command
@@ -10,11 +12,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import catalog, search_index
 from db.engine import is_sqlite, make_engine, make_session_factory, transaction
 from db.migrate import alembic_config, upgrade_async
 from db.models import Base
+from db.periods import period_for_days
+from db.reports import sales_summary
 from tests import cli_helpers
 
 database_url = cli_helpers.database_url  # fixture: a fresh, empty database
@@ -204,3 +209,60 @@ async def test_the_api_keys_migration_keeps_every_row_of_the_previous_release(da
     }
     assert after["api_keys"] == [] and after["idempotency_records"] == []
     await upgrade_async(database_url)  # and on to the newest schema
+
+
+async def test_report_indexes_upgrade_keeps_every_sale(database_url):
+    """A shop at the previous release (0005) with sales in it upgrades to the report indexes with
+    its rows unchanged, and the report reads them as before."""
+    await upgrade_async(database_url, "0005_dialogs")
+    rows = [
+        "INSERT INTO staff (id, telegram_id, name, role, active, created_at, updated_at) "
+        "VALUES (1, 111, 'Cal', 'cashier', true, '2026-11-01 08:00:00.000000', '2026-11-01 08:00:00.000000')",
+        "INSERT INTO products (id, sku, sku_key, name, price_minor, stock, low_stock_alerted, archived, created_at, "
+        "updated_at) VALUES (1, 'MILK', 'milk', 'Milk', 150, 10, false, false, "
+        "'2026-11-01 08:00:00.000000', '2026-11-01 08:00:00.000000')",
+        "INSERT INTO sales (id, created_at, cashier_id, chat_id, payment_method, currency, total_minor, status, "
+        "refunded_at, idempotency_key) VALUES "
+        "(1, '2026-11-02 09:00:00.000000', 1, 111, 'cash', 'USD', 300, 'completed', NULL, 'k1'), "
+        "(2, '2026-11-02 10:00:00.000000', 1, 111, 'card', 'USD', 150, 'refunded', '2026-11-03 10:00:00.000000', 'k2')",
+        "INSERT INTO sale_lines (id, sale_id, product_id, product_name, sku, unit_price_minor, quantity, "
+        "line_total_minor) VALUES (1, 1, 1, 'Milk', 'MILK', 150, 2, 300), (2, 2, 1, 'Milk', 'MILK', 150, 1, 150)",
+    ]
+    for statement in rows:
+        await cli_helpers.execute(database_url, statement)
+    before = await cli_helpers.table_contents(database_url)
+
+    await upgrade_async(database_url)
+
+    after = await cli_helpers.table_contents(database_url)
+    assert {t: rows for t, rows in after.items() if t != "alembic_version"} == {
+        t: rows for t, rows in before.items() if t != "alembic_version"
+    }
+    assert await schema_diffs(database_url) == []
+    indexes = await index_names(database_url)
+    assert {"ix_sales_refunded_at", "ix_sale_lines_sale_product"} <= indexes
+    assert "ix_sale_lines_sale_id" not in indexes
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            session = AsyncSession(bind=conn)
+            period = period_for_days(date(2026, 11, 2), date(2026, 11, 3), ZoneInfo("UTC"))
+            summary = await sales_summary(session, period=period, tz=ZoneInfo("UTC"))
+    finally:
+        await engine.dispose()
+    assert (summary.sales_count, summary.revenue_minor, summary.units_sold) == (1, 300, 2)
+    assert (summary.refunded_count, summary.refunded_minor) == (1, 150)
+
+
+async def index_names(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+
+            def names(sync_conn) -> set[str]:
+                found = inspect(sync_conn)
+                return {i["name"] for table in ("sales", "sale_lines") for i in found.get_indexes(table)}
+
+            return await conn.run_sync(names)
+    finally:
+        await engine.dispose()

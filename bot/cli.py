@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
-from tqdm import tqdm
 
 from db import apikeys, catalog_io, demo, ledger, reports
 from db import backup as backup_db
@@ -190,6 +189,8 @@ def cmd_import_products(args: argparse.Namespace) -> int:
         return 1
     _migrate(settings)
     show_bar = sys.stderr.isatty() and len(rows) >= PROGRESS_MIN_ROWS
+    from tqdm import tqdm  # only an import shows a progress bar
+
     with tqdm(total=len(rows), unit="row", file=sys.stderr, disable=not show_bar, desc="Importing") as bar:
 
         async def work(session: AsyncSession) -> catalog_io.ImportResult:

@@ -10,10 +10,6 @@ import io
 import math
 from collections.abc import Sequence
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
-
 from db.money import decimals, to_decimal
 from db.reports import DayStat
 
@@ -23,6 +19,12 @@ BAR_VALUE_LABELS_UP_TO = 14  # days; above that the numbers on the bars overlap
 
 def revenue_chart_png(by_day: Sequence[DayStat], *, currency: str, title: str) -> bytes:
     """Bars of revenue per day in major units, with a labelled axis for each."""
+    # Matplotlib (and numpy and PIL with it) is imported by the first chart, not when the bot
+    # starts: it would treble the start-up time of every process that never draws one.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     n = len(by_day)
     d = decimals(currency)
     revenue = [float(to_decimal(day.revenue_minor, currency)) for day in by_day]

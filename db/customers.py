@@ -6,7 +6,6 @@ import re
 from typing import NamedTuple
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +40,8 @@ def normalise_phone(text: str, default_region: str | None = None) -> str:
 
 def normalise_email(text: str) -> str:
     raw = clean_text(text, "The e-mail address", max_len=254)
+    from email_validator import EmailNotValidError, validate_email  # the first e-mail imports it, not start-up
+
     try:
         return validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError as error:

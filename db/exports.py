@@ -1,5 +1,7 @@
 """Sale lines as CSV or Excel files: pure functions over db.reports.ExportRow, no database.
 
+openpyxl is imported inside to_xlsx: importing this module (the bot does, at start) stays cheap.
+
 Times are shown in the store's time zone; money in major units with the currency's decimals.
 """
 
@@ -9,11 +11,6 @@ import io
 from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
-
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from db import csv_safe
 from db.money import decimals, to_decimal
@@ -64,6 +61,16 @@ def to_csv(rows: Sequence[ExportRow], *, tz: ZoneInfo, currency: str) -> bytes:
 
 def to_xlsx(rows: Sequence[ExportRow], *, tz: ZoneInfo, currency: str) -> bytes:
     """An Excel workbook: one sheet, a bold frozen header, numbers as numbers, local times."""
+    # openpyxl is imported here, by the one export that needs it, not when the bot starts.
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    def _text(value: str) -> str:
+        # Control characters make an invalid workbook; nothing a shop types needs them.
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
@@ -110,8 +117,3 @@ def to_xlsx(rows: Sequence[ExportRow], *, tz: ZoneInfo, currency: str) -> bytes:
 
 def _local(at: datetime, tz: ZoneInfo) -> datetime:
     return at.astimezone(tz).replace(microsecond=0)
-
-
-def _text(value: str) -> str:
-    # Control characters make an invalid workbook; nothing a shop types needs them.
-    return ILLEGAL_CHARACTERS_RE.sub("", value)

@@ -1,20 +1,26 @@
-"""Create or upgrade a database to the newest schema with Alembic (never create_all)."""
+"""Create or upgrade a database to the newest schema with Alembic (never create_all).
+
+Alembic is imported by the functions that run it: the bot imports this module at start, and
+Alembic costs about as much to import as the rest of the bot's own code.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
+from typing import TYPE_CHECKING
 
 from db.engine import make_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def alembic_config(database_url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "db" / "migrations"))
     cfg.attributes["database_url"] = database_url
@@ -23,6 +29,8 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(database_url), revision)
 
 
@@ -33,6 +41,7 @@ async def upgrade_async(database_url: str, revision: str = "head") -> None:
 
 def current_revision(database_url: str) -> str | None:
     """The schema revision the database is at; None when it has none yet (an empty database)."""
+    from alembic.runtime.migration import MigrationContext
 
     async def read() -> str | None:
         engine = make_engine(database_url)

@@ -60,6 +60,7 @@ from db.models import (
     Staff,
     StockMovement,
     UtcDateTime,
+    code_key,
 )
 from db.periods import period_for_days
 
@@ -116,7 +117,9 @@ class Rows:
             {
                 "id": i,
                 "sku": f"SKU{i:05d}",
+                "sku_key": code_key(f"SKU{i:05d}"),
                 "barcode": f"400{i:010d}",
+                "barcode_key": code_key(f"400{i:010d}"),
                 "name": f"Product {i:03d} {rng.choice(WORDS)}",
                 "price_minor": rng.randrange(49, 5_000),
                 "archived": i > PRODUCTS - ARCHIVED,

@@ -40,6 +40,11 @@ def parse_role(value: Any) -> Role:
         raise InvalidInput(f"“{value}” is not a role: use {names}.") from None
 
 
+def is_telegram_id(value: Any) -> bool:
+    """Whether `value` is an id a staff row may have (a Telegram user's, or a reserved one)."""
+    return type(value) is int and (0 < value <= MAX_TELEGRAM_ID or value in RESERVED_TELEGRAM_IDS)
+
+
 def _check_telegram_id(telegram_id: Any) -> int:
     if type(telegram_id) is int and telegram_id in RESERVED_TELEGRAM_IDS:
         return telegram_id
@@ -153,21 +158,31 @@ async def list_staff(session: AsyncSession, *, include_inactive: bool = True) ->
 
 
 async def bootstrap_admins(session: AsyncSession, *, ids: list[int]) -> list[Staff]:
-    """Make each Telegram id an active admin (ADMIN_IDS at start); changes nothing on a re-run."""
-    admins = []
-    for telegram_id in ids:
-        telegram_id = _check_telegram_id(telegram_id)
+    """While the shop has no active admin, make each Telegram id an active admin (ADMIN_IDS at start).
+
+    Once it has one, the staff is managed with /staff and the CLI alone, and ADMIN_IDS changes
+    nothing: an admin removed with /staff remove stays removed after a restart. Returns the staff
+    made admins by this call (none on a re-run).
+    """
+    ids = [_check_telegram_id(telegram_id) for telegram_id in ids]
+    # Read like the last-admin rule (FOR UPDATE), so a concurrent removal is seen as it commits.
+    admins = (
+        await session.scalars(
+            select(Staff.id).where(Staff.role == Role.ADMIN, Staff.active.is_(True)).with_for_update()
+        )
+    ).all()
+    if admins:
+        return []
+    made = []
+    for telegram_id in dict.fromkeys(ids):
         staff = await _row(session, telegram_id)
         if staff is None:
             staff = Staff(telegram_id=telegram_id, role=Role.ADMIN, name="", active=True)
             session.add(staff)
-        elif staff.active and staff.role is Role.ADMIN:
-            admins.append(staff)
-            continue
         else:
             staff.role = Role.ADMIN
             staff.active = True
         await session.flush()
         await audit.record(session, actor=None, action="staff_add", details=f"{describe(staff)} as admin (bootstrap)")
-        admins.append(staff)
-    return admins
+        made.append(staff)
+    return made

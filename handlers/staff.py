@@ -40,11 +40,12 @@ _BY_RANK = {role.rank: role for role in Role}
 
 # --- parsing -------------------------------------------------------------------------------------
 def parse_telegram_id(text: str) -> int | None:
-    """A user's Telegram id: a positive whole number (group ids are negative and not people)."""
-    if not re.fullmatch(r"\d{1,16}", text):
+    """A staff member's Telegram id, as the CLI takes it: a user's (group ids are negative and not
+    people) or one of the reserved ids of the console and the demo staff."""
+    if not re.fullmatch(r"\d{1,19}", text):
         return None
     value = int(text)
-    return value if 0 < value < staff_db.MAX_TELEGRAM_ID else None
+    return value if staff_db.is_telegram_id(value) else None
 
 
 def parse_role(text: str) -> Role | None:
@@ -56,7 +57,19 @@ def parse_role(text: str) -> Role | None:
 
 # --- rendering -----------------------------------------------------------------------------------
 def _who(member: Staff) -> str:
-    return f"{esc(member.name or 'no name')} (<code>{member.telegram_id}</code>)"
+    if not member.name:
+        return f"user <code>{member.telegram_id}</code>"
+    return f"{esc(member.name)} (<code>{member.telegram_id}</code>)"
+
+
+def _admin_ids_note(context: PosContext, member: Staff) -> str | None:
+    """What a restart does for someone listed in ADMIN_IDS (it makes admins only while there is none)."""
+    if member.telegram_id not in context.settings.admin_ids:
+        return None
+    return (
+        "They are listed in ADMIN_IDS, which makes admins only while the shop has no active admin: "
+        "they stay removed after a restart. Take them out of ADMIN_IDS too."
+    )
 
 
 def _label(member: Staff) -> str:
@@ -154,7 +167,11 @@ async def staff_command(update: Update, context: PosContext) -> None:
         await send(update, context, USAGE)
         return
     member, problem = await _change(context, op, telegram_id, role, name)
-    await send(update, context, esc(problem) if problem else _done(op, member))
+    if problem:
+        await send(update, context, esc(problem))
+        return
+    note = _admin_ids_note(context, member) if op == "remove" else None
+    await send(update, context, lines(_done(op, member), note))
 
 
 # --- buttons -------------------------------------------------------------------------------------
@@ -196,7 +213,9 @@ async def remove_button(update: Update, context: PosContext) -> None:
     if member is None or not member.active:
         await refuse(update, context, "That person is not on the active staff.")
         return
-    text = lines(f"Remove {_who(member)}?", "They will no longer be able to use the bot.")
+    text = lines(
+        f"Remove {_who(member)}?", "They will no longer be able to use the bot.", _admin_ids_note(context, member)
+    )
     markup = keyboard(
         [[button("Yes, remove", cb(NS, "rmok", member.telegram_id)), button("No", cb(NS, "show", member.telegram_id))]]
     )
@@ -226,7 +245,8 @@ async def change_button(update: Update, context: PosContext) -> None:
         await refuse(update, context, problem)
         return
     text, markup = _member_screen(member)
-    await show(update, context, lines(_done(op, member), "", text), markup)
+    note = _admin_ids_note(context, member) if op == "remove" else None
+    await show(update, context, lines(_done(op, member), note, "", text), markup)
 
 
 def handlers() -> list[BaseHandler]:

@@ -1,13 +1,15 @@
-"""/staff: list, add, remove, change roles; the last-admin rule; ADMIN_IDS at every start."""
+"""/staff: list, add, remove, change roles; the last-admin rule; ADMIN_IDS while there is no admin."""
 
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from bot.app import startup
+from bot.testing.chat import FakeShop
 from db import staff as staff_db
 from db.engine import transaction
-from db.models import Role
+from db.models import Role, Staff
 from tests.chat.conftest import ADMIN_ID, CASHIER_ID, FORMER_ID, MANAGER_ID
 from tests.chat.security_helpers import audit_entries, db_checksum, staff_row
 
@@ -21,7 +23,7 @@ async def test_staff_lists_everyone_with_role_and_state(admin):
     assert f"Mia Manager ({MANAGER_ID}) — manager" in text
     assert f"Cal Cashier ({CASHIER_ID}) — cashier" in text
     assert f"Fred Former ({FORMER_ID}) — cashier, removed" in text
-    assert f"({ADMIN_ID}) — admin" in text
+    assert f"user {ADMIN_ID} — admin" in text  # ADMIN_IDS made her admin without a name
     # admins first, removed people last
     assert text.index(str(ADMIN_ID)) < text.index(str(MANAGER_ID)) < text.index(str(CASHIER_ID))
     assert text.index(str(CASHIER_ID)) < text.index(str(FORMER_ID))
@@ -137,13 +139,26 @@ async def test_with_a_second_admin_the_first_may_step_down(admin, manager, sessi
     assert "is the last admin" in manager.text
 
 
-async def test_admin_ids_bootstrap_at_every_start(shop, session_factory, fake):
-    # Someone removed the configured admin behind the bot's back (e.g. a CLI with another admin).
-    async with transaction(session_factory) as session:
-        await staff_db.add_staff(session, telegram_id=MANAGER_ID, role=Role.ADMIN, actor=None)
-        await staff_db.remove_staff(session, telegram_id=ADMIN_ID, actor=None)
-    assert not (await staff_row(session_factory, ADMIN_ID)).active
+async def test_an_admin_removed_with_staff_remove_stays_removed_after_a_restart(
+    admin, manager, shop, settings, session_factory, fake
+):
+    await admin.send(f"/staff role {MANAGER_ID} admin")
+    await manager.send(f"/staff remove {ADMIN_ID}")
+    assert "can no longer use the bot" in manager.text
+    assert "listed in ADMIN_IDS" in manager.text and "stay removed after a restart" in manager.text
     await startup(shop.application)  # what every run mode does on start
+    async with FakeShop(settings, session_factory) as restarted:
+        await restarted.client(ADMIN_ID, "Ada").send("/staff")
+        assert "not on its staff list" in restarted.fake.chat_messages(ADMIN_ID)[-1].text
+    assert not (await staff_row(session_factory, ADMIN_ID)).active
+
+
+async def test_admin_ids_make_admins_only_while_the_shop_has_none(shop, session_factory, fake):
+    # The only admin was removed behind the bot's back (a database edited by hand): no admin left.
+    async with transaction(session_factory) as session:
+        row = await session.scalar(select(Staff).where(Staff.telegram_id == ADMIN_ID))
+        row.active = False
+    await startup(shop.application)
     row = await staff_row(session_factory, ADMIN_ID)
     assert row.active and row.role is Role.ADMIN
     assert "staff" in fake.commands_for_chat(ADMIN_ID)
@@ -151,6 +166,16 @@ async def test_admin_ids_bootstrap_at_every_start(shop, session_factory, fake):
     before = await db_checksum(session_factory)
     await startup(shop.application)
     assert await db_checksum(session_factory) == before
+
+
+async def test_removing_someone_in_admin_ids_says_what_a_restart_does(admin, manager, session_factory):
+    await admin.send(f"/staff role {MANAGER_ID} admin")
+    await manager.send("/staff")
+    await manager.tap(r"· admin$")  # Ada (no name) is listed by her id
+    await manager.tap("Remove")
+    assert "listed in ADMIN_IDS" in manager.text and "Yes, remove" in manager.buttons
+    await manager.tap("Yes, remove")
+    assert "stay removed after a restart" in manager.text
 
 
 # --- buttons -----------------------------------------------------------------------------------
@@ -222,3 +247,31 @@ async def test_readd_button_for_an_active_member_is_refused(admin, session_facto
     answer = await admin.press(f"staff:readd:{CASHIER_ID}:{Role.ADMIN.rank}")
     assert "already on the staff" in answer["text"]
     assert await db_checksum(session_factory) == before
+
+
+# --- every id the CLI accepts; no "no name" -------------------------------------------------------
+async def test_demo_staff_with_ids_above_2_53_can_be_managed_from_the_chat(admin, session_factory):
+    demo_id = staff_db.FIRST_DEMO_TELEGRAM_ID  # the demo store's staff: above Telegram's 2**53
+    async with transaction(session_factory) as session:
+        await staff_db.add_staff(session, telegram_id=demo_id, role=Role.CASHIER, name="Demo Dan", actor=None)
+    await admin.send(f"/staff role {demo_id} manager")
+    assert f"Demo Dan ({demo_id}) is now manager" in admin.text
+    await admin.send("/staff")
+    await admin.tap("Demo Dan · manager")
+    await admin.tap("Make cashier")
+    assert "is now cashier" in admin.text
+    await admin.tap("Remove")
+    await admin.tap("Yes, remove")
+    assert not (await staff_row(session_factory, demo_id)).active
+    await admin.send(f"/staff add {demo_id} cashier")
+    assert (await staff_row(session_factory, demo_id)).active
+    await admin.send(f"/staff remove {demo_id}")
+    assert "Removed Demo Dan" in admin.text
+
+
+async def test_staff_added_without_a_name_is_named_by_id(admin, session_factory):
+    await admin.send(f"/staff add {NEW_ID} manager")
+    assert admin.text == f"user {NEW_ID} is now on the staff as manager."
+    assert "no name" not in admin.text
+    await admin.send("/staff")
+    assert f"• user {NEW_ID} — manager" in admin.text

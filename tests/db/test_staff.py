@@ -26,9 +26,17 @@ async def test_bootstrap_admins_is_idempotent(session_factory):
     assert [(a.telegram_id, a.role, a.active) for a in admins] == [(1, Role.ADMIN, True), (2, Role.ADMIN, True)]
     assert admins[1].name == "Bea"
     entries = await _audit_count(session_factory)
-    again = await run(session_factory, staff.bootstrap_admins, ids=[1, 2])
-    assert [a.id for a in again] == [a.id for a in admins]
+    assert await run(session_factory, staff.bootstrap_admins, ids=[1, 2]) == []
     assert await _audit_count(session_factory) == entries  # nothing changed, nothing audited
+
+
+async def test_bootstrap_admins_only_while_there_is_no_active_admin(session_factory):
+    await run(session_factory, staff.bootstrap_admins, ids=[1])
+    await run(session_factory, staff.add_staff, telegram_id=2, role=Role.ADMIN, name="Bo")
+    await run(session_factory, staff.remove_staff, telegram_id=1)
+    assert await run(session_factory, staff.bootstrap_admins, ids=[1, 3]) == []  # Bo is an admin
+    assert await run(session_factory, staff.get_active_staff, telegram_id=1) is None
+    assert await run(session_factory, staff.get_active_staff, telegram_id=3) is None
     with pytest.raises(InvalidInput):
         await run(session_factory, staff.bootstrap_admins, ids=[0])
 

@@ -25,7 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import apikeys, catalog_io, demo, ledger, reports
 from db import backup as backup_db
 from db import staff as staff_db
-from db.engine import make_engine, make_read_session_factory, make_session_factory, run_transaction
+from db.engine import (
+    SessionFactory,
+    make_engine,
+    make_read_session_factory,
+    make_session_factory,
+    run_transaction,
+)
 from db.errors import PosError
 from db.exports import to_csv
 from db.migrate import current_revision, upgrade
@@ -77,6 +83,19 @@ def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T
                 return await run_transaction(make_session_factory(engine), work)
             async with make_read_session_factory(engine)() as session:
                 return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def _with_engine(settings: Settings, work: Callable[[SessionFactory], Awaitable[T]]) -> T:
+    """Run `work` with a session factory on a fresh engine: for work of several transactions."""
+
+    async def go() -> T:
+        engine = make_engine(settings.database_url)
+        try:
+            return await work(make_session_factory(engine))
         finally:
             await engine.dispose()
 
@@ -193,18 +212,13 @@ def cmd_import_products(args: argparse.Namespace) -> int:
 
     with tqdm(total=len(rows), unit="row", file=sys.stderr, disable=not show_bar, desc="Importing") as bar:
 
-        async def work(session: AsyncSession) -> catalog_io.ImportResult:
-            result = await catalog_io.import_rows(session, rows=rows, on_row=bar.update, currency=settings.currency)
-            if result.errors:
-                raise _BadRows(result)
-            return result
+        async def work(factory: SessionFactory) -> catalog_io.ImportResult:
+            return await catalog_io.import_rows(factory, rows=rows, on_row=bar.update, currency=settings.currency)
 
-        try:
-            result = _with_session(settings, work)
-        except _BadRows as bad:
-            bar.close()
-            _report_bad_rows(bad.result.errors)
-            return 1
+        result = _with_engine(settings, work)
+    if result.errors:
+        _report_bad_rows(result.errors, written=result.added + result.updated + result.unchanged)
+        return 1
     print(
         f"Imported {counted(len(rows), 'product')}: {result.added} added, {result.updated} updated, "
         f"{result.unchanged} unchanged."
@@ -212,19 +226,14 @@ def cmd_import_products(args: argparse.Namespace) -> int:
     return 0
 
 
-class _BadRows(Exception):
-    """Raised inside the import's transaction so it rolls back."""
-
-    def __init__(self, result: catalog_io.ImportResult) -> None:
-        super().__init__()
-        self.result = result
-
-
-def _report_bad_rows(errors: list[catalog_io.RowError]) -> None:
+def _report_bad_rows(errors: list[catalog_io.RowError], *, written: int = 0) -> None:
     _err(*(str(e) for e in errors[:50]))
     if len(errors) > 50:
         _err(f"... and {len(errors) - 50} more")
-    _err(f"Nothing imported: {counted(len(errors), 'bad row')}. Fix the file and run the import again.")
+    if written:  # the catalog changed under the import: the batches before this one are in
+        _err(f"Stopped there: {counted(written, 'row')} before it were imported. Fix it and run the import again.")
+    else:
+        _err(f"Nothing imported: {counted(len(errors), 'bad row')}. Fix the file and run the import again.")
 
 
 def cmd_export_products(args: argparse.Namespace) -> int:

@@ -106,14 +106,14 @@ def lowered(column: Any) -> Any:
     return func.lower(column, type_=String)
 
 
-def _clean_code(value: Any, what: str) -> str:
+def clean_code(value: Any, what: str) -> str:
     code = clean_text(value, f"The {what}", max_len=64)
     if not CODE_RE.fullmatch(code):
         raise InvalidInput(f"“{code}” is not a valid {what}: use {CODE_FORM}.")
     return code
 
 
-def _check_price(value: Any) -> int:
+def check_price(value: Any) -> int:
     return require_int(value, "The price", lo=0, hi=money.MAX_PRICE_MINOR)
 
 
@@ -280,15 +280,15 @@ async def add_product(
     ``currency`` only makes the audit entry show the price as money ("$2.50").
     """
     name = clean_text(name, "The name", max_len=128)
-    price_minor = _check_price(price_minor)
+    price_minor = check_price(price_minor)
     stock = require_int(stock, "The stock", lo=0, hi=MAX_STOCK)
     threshold = _check_threshold(low_stock_threshold)
     if sku is not None:
-        sku = _clean_code(sku, "SKU")
+        sku = clean_code(sku, "SKU")
         await _ensure_code_free(session, sku, what="SKU", exclude_id=None)
     barcode = optional_text(barcode, "The barcode", max_len=64)
     if barcode is not None:
-        barcode = _clean_code(barcode, "barcode")
+        barcode = clean_code(barcode, "barcode")
         if sku is None or barcode.lower() != sku.lower():
             await _ensure_code_free(session, barcode, what="barcode", exclude_id=None)
     category = optional_text(category, "The category", max_len=64)
@@ -350,7 +350,7 @@ async def edit_product(
             changes.append(f"name “{product.name}” → “{new_name}”")
             product.name = new_name
     if price_minor is not UNSET:
-        new_price = _check_price(price_minor)
+        new_price = check_price(price_minor)
         if new_price != product.price_minor:
             changes.append(f"price {_price_text(product.price_minor, currency)} → {_price_text(new_price, currency)}")
             product.price_minor = new_price
@@ -362,14 +362,14 @@ async def edit_product(
             changes.append(f"category “{old_name}” → “{new_category.name if new_category else 'none'}”")
             product.category_id = new_category.id if new_category else None
     if sku is not UNSET:
-        new_sku = _clean_code(sku, "SKU")
+        new_sku = clean_code(sku, "SKU")
         if new_sku != product.sku:
             await _ensure_code_free(session, new_sku, what="SKU", exclude_id=product.id)
             changes.append(f"SKU {product.sku} → {new_sku}")
             product.sku = new_sku
     if barcode is not UNSET:
         new_barcode = optional_text(barcode, "The barcode", max_len=64)
-        new_barcode = _clean_code(new_barcode, "barcode") if new_barcode else None
+        new_barcode = clean_code(new_barcode, "barcode") if new_barcode else None
         if new_barcode != product.barcode:
             if new_barcode is not None:
                 await _ensure_code_free(session, new_barcode, what="barcode", exclude_id=product.id)
@@ -397,7 +397,7 @@ async def set_price(
     session: AsyncSession, *, product_id: int, price_minor: int, actor: Staff | None = None, currency: str | None = None
 ) -> Product:
     """Change a product's price; past sales keep the price they were sold at."""
-    price_minor = _check_price(price_minor)
+    price_minor = check_price(price_minor)
     product = await get_product(session, product_id=product_id)
     old = product.price_minor
     if old != price_minor:

@@ -5,33 +5,37 @@ are required; a missing optional column leaves that field of existing products a
 cell clears it (no category, no barcode, the store's default threshold; stock stays as it is).
 Prices are amounts in the store currency ("2.50"), parsed like everywhere else.
 
-An import is all or nothing: every row is checked first, then every row is written in the
-caller's one transaction, each in a savepoint so a row the database refuses is reported with its
-line number too; the caller rolls back when there is any error. Stock changes go through the stock
-ledger: an INITIAL movement for a new product, an ADJUSTMENT for an existing one, noted "import".
+Every row is checked first, against the file and the catalog, and nothing is written while any
+row is wrong; then the rows are written in short transactions (see import_rows). Stock changes go
+through the stock ledger: an INITIAL movement for a new product, an ADJUSTMENT for an existing
+one, noted "import".
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from sqlalchemy import String, func, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from db import catalog, csv_safe
 from db import stock as stock_db
+from db.engine import SessionFactory, make_read_session_factory, run_transaction
 from db.errors import PosError
-from db.models import MovementReason, Product
+from db.models import MovementReason, Product, code_key
 from db.money import parse_money, to_decimal
 
 COLUMNS = ("name", "price", "stock", "category", "sku", "barcode", "threshold")
 REQUIRED = ("name", "price", "sku")
 NOTE = "import"
+BATCH_ROWS = 50  # rows written per transaction
+SQLITE_PAUSE_S = 0.15  # between two batches on SQLite (see import_rows)
 
 
 @dataclass(frozen=True)
@@ -186,7 +190,7 @@ async def _by_sku(session: AsyncSession, sku: str) -> Product | None:
     """Match on the SKU only (ignoring case), not on barcodes as catalog.get_by_sku does."""
     query = (
         select(Product)
-        .where(func.lower(Product.sku, type_=String) == sku.lower())
+        .where(Product.sku_key == code_key(sku))
         .options(selectinload(Product.category))
         .execution_options(populate_existing=True)
     )
@@ -194,33 +198,136 @@ async def _by_sku(session: AsyncSession, sku: str) -> Product | None:
 
 
 async def import_rows(
-    session: AsyncSession,
+    factory: SessionFactory,
     *,
     rows: Iterable[ProductRow],
     on_row: Callable[[], None] | None = None,
     currency: str | None = None,
 ) -> ImportResult:
-    """Upsert each row by SKU in the caller's transaction; collect per-row errors.
+    """Check every row against the catalog, then upsert them by SKU in short transactions.
 
-    Never commits. When ``result.errors`` is not empty the caller must roll back.
+    Nothing is written while any row is wrong (``result.errors`` lists them all). Then the rows
+    are written BATCH_ROWS per transaction, in product-id order (existing products by id, then
+    the new ones in file order): no transaction holds SQLite's write lock for more than a moment,
+    and on PostgreSQL the rows are locked in the order a checkout takes them, so the two do not
+    deadlock (and a deadlock or serialization failure still runs the batch once more).
+
+    A catalog change made by someone else between the check and the write can still make a batch
+    fail: the batches before it stay written, the error names the row, and running the same file
+    again finishes the import (an upsert by SKU changes nothing that is already right).
     """
-    result = ImportResult()
-    for row in rows:
+    rows = list(rows)
+    async with make_read_session_factory(factory.kw["bind"])() as session:
+        ordered, errors = await _check_against_catalog(session, rows)
+    result = ImportResult(errors=errors)
+    if errors:
+        return result
+    sqlite = factory.kw["bind"].dialect.name == "sqlite"
+    for start in range(0, len(ordered), BATCH_ROWS):
+        batch = ordered[start : start + BATCH_ROWS]
+
+        async def write(session: AsyncSession, batch: list[ProductRow] = batch) -> list[str]:
+            return await _write_batch(session, batch, currency)
+
         try:
-            async with session.begin_nested():
-                outcome = await _upsert(session, row, currency)
-        except PosError as exc:
-            result.errors.append(RowError(row.line, exc.message))
-        else:
-            if outcome == "added":
-                result.added += 1
-            elif outcome == "updated":
-                result.updated += 1
-            else:
-                result.unchanged += 1
-        if on_row is not None:
-            on_row()
+            outcomes = await run_transaction(factory, write)
+        except _RowRefused as refused:
+            result.errors.append(refused.error)
+            return result
+        for outcome in outcomes:
+            setattr(result, outcome, getattr(result, outcome) + 1)
+            if on_row is not None:
+                on_row()
+        if sqlite:
+            # A writer waiting for the lock (a cashier's add-to-cart) polls at most every 100 ms
+            # (SQLite's busy handler): a pause longer than that lets it in before the next batch.
+            await asyncio.sleep(SQLITE_PAUSE_S)
     return result
+
+
+class _RowRefused(Exception):
+    def __init__(self, error: RowError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+async def _write_batch(session: AsyncSession, batch: list[ProductRow], currency: str | None) -> list[str]:
+    outcomes = []
+    for row in batch:
+        try:
+            outcomes.append(await _upsert(session, row, currency))
+        except PosError as exc:
+            raise _RowRefused(RowError(row.line, exc.message)) from None
+    return outcomes
+
+
+async def _check_against_catalog(
+    session: AsyncSession, rows: list[ProductRow]
+) -> tuple[list[ProductRow], list[RowError]]:
+    """The rows in the order they will be written, and every row the catalog would refuse.
+
+    Plays the writes in that order over the codes already taken, with the checks add_product and
+    edit_product make (field limits; a SKU or barcode used by another product, ignoring case).
+    """
+    keys = {code_key(r.sku) for r in rows} | {code_key(r.barcode) for r in rows if r.barcode}
+    existing: dict[str, Product] = {}  # sku_key -> product
+    owner: dict[str, int] = {}  # sku or barcode key -> product id (a new product: -line)
+    names: dict[int, str] = {}
+    key_list = sorted(k for k in keys if k)
+    for start in range(0, len(key_list), 500):
+        chunk = key_list[start : start + 500]
+        query = select(Product).where(or_(Product.sku_key.in_(chunk), Product.barcode_key.in_(chunk)))
+        for product in await session.scalars(query):
+            existing[product.sku_key] = product
+            names[product.id] = catalog.label(product)
+            owner[product.sku_key] = product.id
+            if product.barcode_key:
+                owner.setdefault(product.barcode_key, product.id)
+
+    def order(row: ProductRow) -> tuple[int, int]:
+        product = existing.get(code_key(row.sku))
+        return (0, product.id) if product else (1, row.line)
+
+    ordered = sorted(rows, key=order)
+    errors: list[RowError] = []
+    for row in ordered:
+        product = existing.get(code_key(row.sku))
+        me = product.id if product else -row.line
+        try:
+            _check_fields(row)
+            if product is None:
+                _claim(owner, names, code_key(row.sku), me, f"SKU “{row.sku}”")
+            sku_key, old_barcode = code_key(row.sku), product.barcode_key if product else None
+            keeps_barcode = product is not None and row.barcode is None  # no barcode column
+            new_barcode = old_barcode if keeps_barcode else code_key(row.barcode or None)
+            if new_barcode and new_barcode not in (sku_key, old_barcode):
+                _claim(owner, names, new_barcode, me, f"barcode “{row.barcode}”")
+            if old_barcode and old_barcode not in (new_barcode, sku_key) and owner.get(old_barcode) == me:
+                del owner[old_barcode]  # given up: a later row may take it
+        except (PosError, ValueError) as exc:
+            errors.append(RowError(row.line, exc.message if isinstance(exc, PosError) else str(exc)))
+            continue
+        names.setdefault(me, f"{row.sku} “{row.name}” (line {row.line})")
+    errors.sort(key=lambda e: e.line)
+    return ordered, errors
+
+
+def _claim(owner: dict[str, int], names: dict[int, str], key: str, me: int, what: str) -> None:
+    other = owner.get(key)
+    if other is not None and other != me:
+        raise ValueError(f"The {what} is already used by {names[other]}")
+    owner[key] = me
+
+
+def _check_fields(row: ProductRow) -> None:
+    """What add_product and edit_product would refuse in the row itself."""
+    catalog.clean_text(row.name, "The name", max_len=128)
+    catalog.check_price(row.price_minor)
+    catalog.clean_code(row.sku, "SKU")
+    if row.barcode:
+        catalog.clean_code(row.barcode, "barcode")
+    if row.category:
+        catalog.clean_text(row.category, "The category", max_len=64)
 
 
 async def _upsert(session: AsyncSession, row: ProductRow, currency: str | None) -> str:

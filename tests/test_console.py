@@ -66,8 +66,7 @@ async def store(database_url, tmp_path, monkeypatch) -> str:
     rows, errors = catalog_io.read_rows(io.StringIO(CATALOG), currency="USD")
     assert not errors
     engine = make_engine(database_url)
-    async with transaction(make_session_factory(engine)) as session:
-        assert (await catalog_io.import_rows(session, rows=rows)).ok
+    assert (await catalog_io.import_rows(make_session_factory(engine), rows=rows)).ok
     await engine.dispose()
     return database_url
 

@@ -62,7 +62,7 @@ async def test_product_export_is_safe_and_round_trips_into_an_empty_store(sessio
     assert all(not cell or cell[0] not in "=+-@\t\r" for row in rows for cell in row)
 
     # Read back into an empty store, the export is the same file again.
-    from db.engine import make_engine, make_session_factory, transaction
+    from db.engine import make_engine, make_session_factory
     from db.models import Base
 
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'copy.db'}")
@@ -73,8 +73,7 @@ async def test_product_export_is_safe_and_round_trips_into_an_empty_store(sessio
         parsed, errors = catalog_io.read_rows(io.StringIO(exported), currency="USD")
         assert errors == []
         assert [r.name for r in sorted(parsed, key=lambda r: r.sku)] == TRICKY_NAMES
-        async with transaction(copy) as session:
-            assert (await catalog_io.import_rows(session, rows=parsed)).ok
+        assert (await catalog_io.import_rows(copy, rows=parsed)).ok
         async with copy() as session:
             assert await catalog_io.export_products(session, currency="USD") == exported
     finally:

@@ -10,10 +10,11 @@ import logging
 
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 import handlers
 from bot import jobs
+from bot.inbox import InboxRequest, drain
 from bot.persistence import DbPersistence
 from bot.processor import PerChatUpdateProcessor
 from db import staff as staff_db
@@ -33,6 +34,9 @@ def build_application(
     token: str | None = None,
 ) -> Application:
     """The one Application every run mode uses: real handlers, real database."""
+    owns_engine = session_factory is None
+    if session_factory is None:
+        session_factory = make_session_factory(make_engine(settings.database_url))
     builder = (
         ApplicationBuilder()
         .token(token or settings.token())
@@ -40,19 +44,20 @@ def build_application(
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .context_types(ContextTypes(context=PosContext))
-        .concurrent_updates(PerChatUpdateProcessor(64))
+        # Per-chat order, and each update once in effect (the inbox: bot/inbox.py).
+        .concurrent_updates(PerChatUpdateProcessor(64, session_factory))
+        # Dialog steps and drafts live in the database: a restart or a failover resumes them.
+        .persistence(DbPersistence(session_factory))
         .post_init(startup)
         .post_shutdown(shutdown)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
-    owns_engine = session_factory is None
-    if session_factory is None:
-        session_factory = make_session_factory(make_engine(settings.database_url))
-    # Dialog steps and drafts live in the database: a restart or a failover resumes them.
-    application = builder.persistence(DbPersistence(session_factory)).build()
+        # Each fetched batch goes into the inbox before the poller can acknowledge it.
+        inbox_request = InboxRequest(HTTPXRequest(connection_pool_size=1), session_factory)
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3)).get_updates_request(inbox_request)
+    application = builder.build()
 
     engine = session_factory.kw["bind"]
     services = Services(settings, engine, session_factory, make_read_session_factory(engine), owns_engine)
@@ -76,6 +81,7 @@ async def startup(application: Application) -> None:
         if member.active:
             await publish_menu(application.bot, member.telegram_id, member.role)
     jobs.schedule(application)
+    await drain(application, services.session_factory)
 
 
 async def shutdown(application: Application) -> None:

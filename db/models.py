@@ -312,6 +312,8 @@ class StockMovement(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     note: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The request that made this movement (a Telegram update), so a replayed one moves nothing.
+    request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class Subscription(Base):
@@ -454,3 +456,18 @@ class DialogData(Base):
     data: Mapped[str] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class InboxUpdate(Base):
+    """A Telegram update, stored before Telegram is told it arrived; done once its answer went out.
+
+    The polling loop acknowledges an update by asking for the next ones: by then it is here, so a
+    crash drops none. After a restart the bot handles every update not done before new ones.
+    """
+
+    __tablename__ = "update_inbox"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    payload: Mapped[str] = mapped_column(Text)  # the update as Telegram sent it (JSON)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)

@@ -60,17 +60,32 @@ async def move_stock(
     staff_id: int | None,
     note: str = "",
     sale_id: int | None = None,
+    request_key: str | None = None,
 ) -> bool:
     """Change stock and write its movement; False (nothing written) if stock would go negative."""
     if not await change_stock(session, product_id=product_id, delta=delta):
         return False
     session.add(
         StockMovement(
-            product_id=product_id, quantity=delta, reason=reason, sale_id=sale_id, staff_id=staff_id, note=note
+            product_id=product_id,
+            quantity=delta,
+            reason=reason,
+            sale_id=sale_id,
+            staff_id=staff_id,
+            note=note,
+            request_key=request_key,
         )
     )
     await session.flush()
     return True
+
+
+async def already_moved(session: AsyncSession, request_key: str | None) -> bool:
+    """Whether the request with this key already moved stock (a replayed update)."""
+    if request_key is None:
+        return False
+    found = await session.scalar(select(StockMovement.id).where(StockMovement.request_key == request_key))
+    return found is not None
 
 
 def clear_alert_if_recovered(product: Product, default_threshold: int | None) -> None:
@@ -95,11 +110,14 @@ async def restock(
     note: str = "",
     actor: Staff | None = None,
     default_threshold: int | None = None,
+    request_key: str | None = None,
 ) -> Product:
-    """Goods received: add ``qty`` to stock."""
+    """Goods received: add ``qty`` to stock. A `request_key` already recorded changes nothing."""
     qty = require_int(qty, "The quantity", lo=1, hi=MAX_STOCK)
     note = clean_text(note, "The note", max_len=255, required=False)
     product = await get_product(session, product_id=product_id)
+    if await already_moved(session, request_key):
+        return product
     if product.stock + qty > MAX_STOCK:
         raise InvalidInput(f"Stock of {label(product)} would exceed {MAX_STOCK}.")
     await move_stock(
@@ -109,6 +127,7 @@ async def restock(
         reason=MovementReason.RESTOCK,
         staff_id=actor.id if actor else None,
         note=note,
+        request_key=request_key,
     )
     product = await get_product(session, product_id=product.id)
     clear_alert_if_recovered(product, default_threshold)
@@ -129,8 +148,11 @@ async def adjust(
     reason: str,
     actor: Staff | None = None,
     default_threshold: int | None = None,
+    request_key: str | None = None,
 ) -> Product:
-    """Correct stock by ``delta`` (count, breakage, theft...) with a reason; never below zero."""
+    """Correct stock by ``delta`` (count, breakage, theft...) with a reason; never below zero.
+
+    A `request_key` already recorded changes nothing (a replayed update)."""
     delta = require_int(delta, "The change", lo=-MAX_STOCK, hi=MAX_STOCK)
     if delta == 0:
         raise InvalidInput("The change must not be zero.")
@@ -138,9 +160,17 @@ async def adjust(
     product = await get_product(session, product_id=product_id)
     if product.stock + delta > MAX_STOCK:
         raise InvalidInput(f"Stock of {label(product)} would exceed {MAX_STOCK}.")
+    if await already_moved(session, request_key):
+        return product
     staff_id = actor.id if actor else None
     moved = await move_stock(
-        session, product_id=product.id, delta=delta, reason=MovementReason.ADJUSTMENT, staff_id=staff_id, note=reason
+        session,
+        product_id=product.id,
+        delta=delta,
+        reason=MovementReason.ADJUSTMENT,
+        staff_id=staff_id,
+        note=reason,
+        request_key=request_key,
     )
     product = await get_product(session, product_id=product.id)
     if not moved:

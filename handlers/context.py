@@ -8,11 +8,19 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from db.engine import SessionFactory
 from db.models import Staff
 from db.settings import Settings
+
+
+def update_key(update: Update) -> str:
+    """A key for what this update writes, so a replayed update (the inbox redelivers after a crash)
+    finds its first effect instead of applying it twice."""
+    chat = update.effective_chat
+    return f"tg:{chat.id if chat else 0}:{update.update_id}"
 
 
 @dataclass

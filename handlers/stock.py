@@ -14,7 +14,7 @@ from db import stock as stock_db
 from db.errors import InvalidInput, PosError
 from db.models import Role
 from handlers.access import requires
-from handlers.context import PosContext
+from handlers.context import PosContext, update_key
 from handlers.products import find_product, named, usage, whole_number
 from handlers.render import cb_args, cb_pattern, esc, keyboard, lines, pager_row, split_message, stock_line
 from handlers.reply import STALE_BUTTON, refuse, send, show
@@ -43,6 +43,7 @@ async def restock(update: Update, context: PosContext) -> None:
                 note=" ".join(args[2:]),
                 actor=context.staff,
                 default_threshold=context.settings.low_stock_threshold,
+                request_key=update_key(update),
             )
     except PosError as error:
         await send(update, context, lines(esc(error.message), usage(RESTOCK_USAGE)))
@@ -75,6 +76,7 @@ async def adjust(update: Update, context: PosContext) -> None:
                 reason=" ".join(args[2:]),
                 actor=context.staff,
                 default_threshold=context.settings.low_stock_threshold,
+                request_key=update_key(update),
             )
     except PosError as error:
         await send(update, context, esc(error.message))

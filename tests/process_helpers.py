@@ -29,6 +29,7 @@ class Bot:
         self.server, self.tmp_path = server, tmp_path
         self.env = bot_env(tmp_path, database_url, server.url, **env)
         self.process: asyncio.subprocess.Process | None = None
+        self.stderr_tail = ""  # the end of the last process's log, for a failing test to show
 
     async def start(self) -> None:
         self.process = await start_bot(self.tmp_path, self.env, "run")
@@ -41,7 +42,8 @@ class Bot:
     async def killed(self) -> None:
         self.kill()
         if self.process is not None:
-            await self.process.wait()
+            _, err = await self.process.communicate()
+            self.stderr_tail = err.decode(errors="replace")[-3000:]
 
     async def restart(self) -> None:
         await self.killed()

@@ -97,6 +97,7 @@ async def test_the_job_runs_migration_keeps_every_row_of_the_previous_release(da
         k: v for k, v in before.items() if k != "alembic_version"
     }
     assert after["job_runs"] == [] and after["dialog_conversations"] == [] and after["dialog_data"] == []
+    assert after["update_inbox"] == []
 
 
 # --- 0004: code keys and the search index, on a database of the previous release -----------------

@@ -1,5 +1,6 @@
-"""Dialog state: conversation steps (dialog_conversations) and chat/user drafts (dialog_data), as
-versioned JSON, so a restart or a failover resumes a dialog where the user was. Only adds tables.
+"""Dialog state: dialog_conversations and dialog_data (steps and drafts, versioned JSON).
+
+A restart or a failover resumes a dialog where the user was. Only adds tables.
 
 Revision ID: 0005_dialogs
 Revises: 0004

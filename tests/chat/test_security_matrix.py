@@ -68,6 +68,7 @@ COMMAND_TEXT = {
     "unsubscribe": "/unsubscribe",
     "staff": f"/staff remove {CASHIER2_ID}",
     "audit": "/audit",
+    "apikey": "/apikey new cashier matrix till",
 }
 MIN_ROLE = {name: needed or Role.CASHIER for name, _, needed in COMMANDS}  # /start etc. need staff
 

@@ -24,6 +24,7 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.app import build_application
+from bot.leader import AlreadyRunning, become_active, fail_already_running
 from bot.logging_setup import RedactSecrets, configure_logging
 from db.errors import PosError
 from db.migrate import upgrade
@@ -100,6 +101,10 @@ def run_polling(settings: Settings) -> int:
     settings.token()  # SettingsError with how to get one, before anything else happens
     configure_logging(settings)
     upgrade(settings.database_url)
+    try:
+        active = become_active(settings)  # noqa: F841 - held for the life of the process
+    except AlreadyRunning as error:
+        return fail_already_running(error)
     application = build_application(settings)
     log.info("Polling %s for updates (Ctrl-C or SIGTERM stops)", settings.telegram_api_url)
     return _serve(
@@ -136,6 +141,10 @@ def run_webhook(settings: Settings) -> int:
     public_url, path, secret = webhook_settings(settings)
     configure_logging(settings)
     upgrade(settings.database_url)
+    try:
+        active = become_active(settings, webhook=True)  # noqa: F841 - held for the life of the process
+    except AlreadyRunning as error:
+        return fail_already_running(error)
     application = build_application(settings)
     log.info(
         "Webhook: listening on http://%s:%s/%s; Telegram posts to %s",

@@ -16,7 +16,7 @@ import pytest
 
 from bot.testing.fake_server import FakeBotApiServer
 from bot.testing.fake_telegram import StoredMessage
-from tests.test_run_modes import ADMIN_ID, STARTUP_LIMIT, bot_env, start_bot, stop
+from tests.test_run_modes import ADMIN_ID, STARTUP_LIMIT, bot_env, start_bot
 
 _queries = itertools.count(1)
 STEP_LIMIT = 60  # seconds for one reply on a loaded machine (a restart included)
@@ -29,10 +29,27 @@ class Bot:
         self.server, self.tmp_path = server, tmp_path
         self.env = bot_env(tmp_path, database_url, server.url, **env)
         self.process: asyncio.subprocess.Process | None = None
-        self.stderr_tail = ""  # the end of the last process's log, for a failing test to show
+        self.log: list[tuple[float, str]] = []  # (monotonic time, line) of every process's stderr
+        self._reader: asyncio.Task | None = None
 
     async def start(self) -> None:
         self.process = await start_bot(self.tmp_path, self.env, "run")
+        self._reader = asyncio.create_task(self._read_log(self.process))
+
+    async def _read_log(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stderr is not None
+        while line := await process.stderr.readline():  # read all along: a full pipe would block the bot
+            self.log.append((time.monotonic(), line.decode(errors="replace").rstrip()))
+
+    async def logged(self, text: str, limit: float = STEP_LIMIT) -> float:
+        """When the process first logged a line containing `text` (waiting for it if need be)."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            for moment, line in self.log:
+                if text in line:
+                    return moment
+            await asyncio.sleep(0.05)
+        pytest.fail(f"the bot never logged {text!r}; its log ends with {[line for _, line in self.log[-8:]]}")
 
     def kill(self) -> None:
         """SIGKILL: no clean-up, no flush, exactly like a power cut of the process."""
@@ -42,16 +59,14 @@ class Bot:
     async def killed(self) -> None:
         self.kill()
         if self.process is not None:
-            _, err = await self.process.communicate()
-            self.stderr_tail = err.decode(errors="replace")[-3000:]
+            await self.process.wait()
+        if self._reader is not None:
+            await self._reader
 
     async def restart(self) -> None:
         await self.killed()
         await self.start()
 
-    async def stop(self) -> tuple[int, str]:
-        assert self.process is not None
-        return await stop(self.process)
 
 
 def messages(server: FakeBotApiServer, chat_id: int = ADMIN_ID) -> list[StoredMessage]:

@@ -348,6 +348,8 @@ def write_sqlite(path: Path, rows: Rows) -> None:
 async def write_postgres(url: str, schema: str, rows: Rows) -> None:
     con = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
     try:
+        # The schema's own triggers (the search index) name its tables unqualified.
+        await con.execute(f'SET search_path TO "{schema}"')
         async with con.transaction():
             for table, data in rows.tables():
                 names, records = _records(table, data, sqlite=False)
@@ -357,7 +359,6 @@ async def write_postgres(url: str, schema: str, rows: Rows) -> None:
                         f"SELECT setval(pg_get_serial_sequence('\"{schema}\".\"{table.name}\"', 'id'), "
                         f'(SELECT max(id) FROM "{schema}"."{table.name}"))'
                     )
-        await con.execute(f'SET search_path TO "{schema}"')
         for table, _ in rows.tables():
             await con.execute(f'VACUUM ANALYZE "{table.name}"')  # fresh statistics and visibility map
     finally:

@@ -82,3 +82,29 @@ async def test_a_second_bot_on_the_same_sqlite_file_says_so_and_exits(database_u
     told = [line for line in err.decode().splitlines() if line and not line[:4].isdigit()]
     assert second.returncode == 1
     assert told == [told[-1]] and "Another bot process is already running on" in told[-1]
+
+
+async def test_the_lock_passes_on_when_the_active_bots_connection_drops(database_url, tmp_path):
+    if "postgresql" not in database_url:
+        pytest.skip("the advisory lock is PostgreSQL's")
+    async with FakeBotApiServer(token=FAKE_TOKEN) as server:
+        first, second = Bot(server, tmp_path, database_url), Bot(server, tmp_path, database_url)
+        await first.start()
+        try:
+            await first.logged(ACTIVE)
+            await second.start()
+            await second.logged(STANDBY)
+            # The database drops the connection that holds the lock (a network cut, a restart).
+            await cli_helpers.execute(
+                database_url,
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            )
+            await first.logged("Lost the connection that holds the active-bot lock")
+            await second.logged(ACTIVE)
+            assert await asyncio.wait_for(first.process.wait(), STARTUP_LIMIT) == 0  # it stopped itself
+            await server.queue_message(ADMIN_ID, "/start", "Ada")
+            await screen(server, showing("Hello, Ada!"))
+        finally:
+            await first.killed()
+            await second.killed()

@@ -24,6 +24,7 @@ from sqlalchemy.orm import selectinload
 from db import audit, money
 from db.carts import check_chat_id
 from db.catalog import MAX_QTY, clean_text, get_by_sku, get_product, is_row_id, label, require_int
+from db.customers import get_customer
 from db.errors import Conflict, Forbidden, InvalidInput, NotFound, OutOfStock, Shortage, StaleCart, TotalChanged
 from db.models import (
     Cart,
@@ -433,8 +434,8 @@ async def sell(
         quantities[product.id] = quantities.get(product.id, 0) + quantity
         if quantities[product.id] > MAX_QTY:
             raise InvalidInput(f"At most {MAX_QTY} of one product per sale ({label(product)}).")
-    if customer_id is not None and not isinstance(await session.get(Customer, _customer_id(customer_id)), Customer):
-        raise NotFound(f"No customer #{customer_id}.")
+    if customer_id is not None:
+        customer_id = (await get_customer(session, customer_id=customer_id)).id
 
     items = [
         _Item(pid, quantities[pid], products[pid].name, products[pid].sku, products[pid].price_minor)
@@ -469,12 +470,6 @@ async def sell(
     recorded = await _sale_by_key(session, key)
     assert recorded is not None
     return CheckoutResult(sale=recorded, already_recorded=False, low_stock_crossed=crossed)
-
-
-def _customer_id(value: Any) -> int:
-    if not is_row_id(value):
-        raise NotFound(f"No customer #{value}.")
-    return value
 
 
 @dataclass(frozen=True)

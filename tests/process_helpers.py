@@ -19,7 +19,7 @@ from bot.testing.fake_telegram import StoredMessage
 from tests.test_run_modes import ADMIN_ID, STARTUP_LIMIT, bot_env, start_bot
 
 _queries = itertools.count(1)
-STEP_LIMIT = 60  # seconds for one reply on a loaded machine (a restart included)
+STEP_LIMIT = 120  # seconds for one reply on a loaded machine (a restart included)
 
 
 class Bot:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import re
+import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,14 +66,15 @@ class Page(Generic[T]):
 
 
 def require_int(value: Any, what: str, *, lo: int, hi: int) -> int:
-    """``value`` as an int within lo..hi, or InvalidInput naming ``what``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{what} must be a whole number.")
-    if value < lo:
-        raise InvalidInput(f"{what} must be at least {lo}.")
-    if value > hi:
-        raise InvalidInput(f"{what} must be at most {hi}.")
+    """``value`` as an int within lo..hi, or InvalidInput naming ``what`` and the allowed range."""
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise InvalidInput(f"{what} must be a whole number {allowed_range(lo, hi)}.")
     return value
+
+
+def allowed_range(lo: int, hi: int) -> str:
+    """'between 1 and 1,000,000', for a message that refuses a number."""
+    return f"between {lo:,} and {hi:,}"
 
 
 def clean_text(value: Any, what: str, *, max_len: int, required: bool = True) -> str:
@@ -85,6 +87,35 @@ def clean_text(value: Any, what: str, *, max_len: int, required: bool = True) ->
     if len(text) > max_len:
         raise InvalidInput(f"{what} is too long: {max_len} characters at most.")
     return text
+
+
+# Characters that end a line, and characters that show nothing (format controls such as zero-width
+# spaces, fillers that render blank): a name made only of these looks empty in every list.
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
+
+
+def _shows_nothing(char: str) -> bool:
+    return char in _BLANK or unicodedata.category(char) in {"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me", "Co", "Cn"}
+
+
+def clean_name(value: Any, what: str, *, max_len: int, required: bool = True) -> str:
+    """Like clean_text, for a name: on one line, without control characters, and visible."""
+    text = clean_text(value, what, max_len=max_len, required=required)
+    if any(char in _LINE_BREAKS for char in text):
+        raise InvalidInput(f"{what} must be on one line.")
+    if any(unicodedata.category(char) == "Cc" for char in text):
+        raise InvalidInput(f"{what} must not contain control characters such as tabs.")
+    if text and all(_shows_nothing(char) for char in text):
+        raise InvalidInput(f"{what} has no visible characters.")
+    return text
+
+
+def optional_name(value: Any, what: str, *, max_len: int) -> str | None:
+    """Like clean_name, but None or blank text gives None ("not given")."""
+    if value is None:
+        return None
+    return clean_name(value, what, max_len=max_len, required=False) or None
 
 
 def optional_text(value: Any, what: str, *, max_len: int) -> str | None:
@@ -222,7 +253,7 @@ async def get_or_add(session: AsyncSession, query: Select[Any], new: Callable[[]
 
 async def get_or_create_category(session: AsyncSession, *, name: str) -> Category:
     """The category named ``name`` ignoring case, created when there is none."""
-    name = clean_text(name, "The category", max_len=64)
+    name = clean_name(name, "The category", max_len=64)
     query = select(Category).where(lowered(Category.name) == name.lower()).order_by(Category.id).limit(1)
     category, _ = await get_or_add(session, query, lambda: Category(name=name))
     return category
@@ -279,7 +310,7 @@ async def add_product(
 
     ``currency`` only makes the audit entry show the price as money ("$2.50").
     """
-    name = clean_text(name, "The name", max_len=128)
+    name = clean_name(name, "The name", max_len=128)
     price_minor = check_price(price_minor)
     stock = require_int(stock, "The stock", lo=0, hi=MAX_STOCK)
     threshold = _check_threshold(low_stock_threshold)
@@ -291,7 +322,7 @@ async def add_product(
         barcode = clean_code(barcode, "barcode")
         if sku is None or barcode.lower() != sku.lower():
             await _ensure_code_free(session, barcode, what="barcode", exclude_id=None)
-    category = optional_text(category, "The category", max_len=64)
+    category = optional_name(category, "The category", max_len=64)
     category_row = await get_or_create_category(session, name=category) if category else None
 
     product = Product(
@@ -345,7 +376,7 @@ async def edit_product(
     changes: list[str] = []
 
     if name is not UNSET:
-        new_name = clean_text(name, "The name", max_len=128)
+        new_name = clean_name(name, "The name", max_len=128)
         if new_name != product.name:
             changes.append(f"name “{product.name}” → “{new_name}”")
             product.name = new_name
@@ -355,7 +386,7 @@ async def edit_product(
             changes.append(f"price {_price_text(product.price_minor, currency)} → {_price_text(new_price, currency)}")
             product.price_minor = new_price
     if category is not UNSET:
-        category = optional_text(category, "The category", max_len=64)
+        category = optional_name(category, "The category", max_len=64)
         new_category = await get_or_create_category(session, name=category) if category else None
         old_name = product.category.name if product.category else "none"
         if (new_category.id if new_category else None) != product.category_id:

@@ -142,13 +142,13 @@ async def checkout(
     cart = await session.scalar(select(Cart).where(Cart.id == cart.id).execution_options(populate_existing=True))
     assert cart is not None
 
-    # (3) What is being sold, at today's prices.
+    # (3) What is being sold, at today's prices, in the order the cashier added it.
     rows = (
         await session.execute(
             select(CartLine.product_id, CartLine.quantity, Product.name, Product.sku, Product.price_minor)
             .join(Product, Product.id == CartLine.product_id)
             .where(CartLine.cart_id == cart.id)
-            .order_by(CartLine.product_id)
+            .order_by(CartLine.id)
         )
     ).all()
     if not rows:
@@ -212,11 +212,12 @@ async def _record_sale(
 ) -> list[Product]:
     """Take the stock, check the payment and write the sale; the low-stock crossings it caused.
 
-    ``items`` are in product-id order, one per product (see the module docstring).
+    ``items`` are one per product, in the order the receipt lists them (the order they were added);
+    stock is taken in product-id order whatever that order is (see the module docstring).
     """
     # (4) Take the stock; report every shortage at once. The caller's rollback undoes the rest.
     shortages = []
-    for row in items:
+    for row in sorted(items, key=lambda item: item.product_id):
         if not await change_stock(session, product_id=row.product_id, delta=-row.quantity, only_active=True):
             stock, archived = (
                 await session.execute(select(Product.stock, Product.archived).where(Product.id == row.product_id))

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from db.catalog import UNSET, _Unset, clean_text, is_row_id, optional_text, require_int
+from db.catalog import UNSET, _Unset, clean_name, clean_text, is_row_id, optional_text, require_int
 from db.errors import Conflict, InvalidInput, NotFound
 from db.models import Customer, Sale, SaleStatus
 from db.pagination import CursorPage, keyset_page
@@ -61,7 +61,7 @@ async def register_customer(
     default_region: str | None = None,
 ) -> Customer:
     """Register a customer; a phone number may belong to one customer only."""
-    name = clean_text(name, "The name", max_len=128)
+    name = clean_name(name, "The name", max_len=128)
     phone = optional_text(phone, "The phone number", max_len=40)
     if phone is not None:
         phone = normalise_phone(phone, default_region)
@@ -149,7 +149,7 @@ async def edit_customer(
     """Change only the given fields; ``phone``/``email`` None (or blank) clears them."""
     customer = await get_customer(session, customer_id=customer_id)
     if name is not UNSET:
-        customer.name = clean_text(name, "The name", max_len=128)
+        customer.name = clean_name(name, "The name", max_len=128)
     if phone is not UNSET:
         new_phone = optional_text(phone, "The phone number", max_len=40)
         new_phone = normalise_phone(new_phone, default_region) if new_phone else None

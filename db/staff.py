@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import audit
-from db.catalog import clean_text, require_int
+from db.catalog import clean_name, require_int
 from db.errors import Conflict, Forbidden, InvalidInput, NotFound
 from db.models import Role, Staff
 
@@ -95,7 +95,7 @@ async def add_staff(
     """Add a staff member, or re-activate / update an existing row (an empty name keeps the old one)."""
     telegram_id = _check_telegram_id(telegram_id)
     role = parse_role(role)
-    name = clean_text(name, "The name", max_len=128, required=False)
+    name = clean_name(name, "The name", max_len=128, required=False)
     staff = await _row(session, telegram_id)
     if staff is None:
         staff = Staff(telegram_id=telegram_id, role=role, name=name, active=True)

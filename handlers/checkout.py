@@ -36,6 +36,7 @@ from handlers.customers import (
     PHONE_EXAMPLE,
     check_name,
     check_phone,
+    is_skip,
     newcustomer_open,
     optional_email,
     phone_owner,
@@ -419,7 +420,9 @@ async def new_name(update: Update, context: PosContext) -> str | int | None:
     except InvalidInput as err:
         await send(update, context, f"{esc(err.message)}\nType the customer's name, or /cancel.")
         return None
-    await send(update, context, f"Phone number of {esc(clip(draft.new_name, 64))}? Write it {PHONE_EXAMPLE}.")
+    await send(
+        update, context, f"Phone number of {esc(clip(draft.new_name, 64))}? Write it {PHONE_EXAMPLE}, or type skip."
+    )
     return NEW_PHONE
 
 
@@ -429,12 +432,16 @@ async def new_phone(update: Update, context: PosContext) -> str | int | None:
     if draft is None:
         return END
     region = context.settings.phone_region
+    if is_skip(update.effective_message.text):  # a phone is optional, as in /newcustomer
+        draft.new_phone = None
+        await send(update, context, "E-mail address? Type skip if there is none.")
+        return NEW_EMAIL
     try:
         phone = check_phone(update.effective_message.text, region)
         async with context.reading() as session:
             owner = await phone_owner(session, phone, region)
     except PosError as err:
-        await send(update, context, f"{esc(err.message)}\nType the phone number again, or /cancel.")
+        await send(update, context, f"{esc(err.message)}\nType the phone number again, skip, or /cancel.")
         return None
     if owner is not None:
         rows = [[button(f"Use {customer_label(owner)}", cb(NS, "pick", owner.id))], _cancel_row()]

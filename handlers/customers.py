@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from db import customers as customers_db
-from db.catalog import clean_text
+from db.catalog import clean_name
 from db.customers import CustomerHistory
 from db.errors import Conflict, InvalidInput, PosError
 from db.models import Customer, Role, SaleStatus
@@ -49,7 +49,7 @@ def is_skip(text: str) -> bool:
 
 def check_name(text: str) -> str:
     """A customer's name, or InvalidInput."""
-    return clean_text(text, "The name", max_len=128)
+    return clean_name(text, "The name", max_len=128)
 
 
 def check_phone(text: str, region: str | None) -> str:

@@ -34,6 +34,7 @@ from handlers.render import (
     cb,
     cb_args,
     cb_pattern,
+    clip,
     esc,
     keyboard,
     lines,
@@ -45,7 +46,7 @@ from handlers.reply import STALE_BUTTON, answer, refuse, send, show
 ADD_NS, EDIT_NS = "add", "edit"
 MAX_CATEGORY_BUTTONS = 12
 
-ADD_USAGE = "/add <name> | <price> | <stock> [| <category> [| <sku>]]"
+ADD_USAGE = "/add <name> | <price> | <stock> [| <category> [| <sku> [| <barcode>]]]"
 EDIT_USAGE = "/edit <sku or id>"
 PRICE_USAGE = "/price <sku> <price>"
 ARCHIVE_USAGE = "/archive <sku>"
@@ -63,6 +64,7 @@ EDIT_FIELDS: dict[int, tuple[str, str]] = {
     3: ("category", "Category"),
     4: ("sku", "SKU"),
     5: ("low_stock_threshold", "Low-stock threshold"),
+    6: ("barcode", "Barcode"),
 }
 CLEAR_WORDS = {"-", "none", "default"}
 SKIP_WORDS = {"skip", "-"}  # typed instead of the Skip button in the /add dialog
@@ -73,11 +75,13 @@ def usage(form: str, problem: str | None = None) -> str:
 
 
 def whole_number(text: str, what: str, *, lo: int, hi: int = catalog.MAX_STOCK, signed: bool = False) -> int:
-    """A whole number typed by the user ("12", and with `signed` "+3" or "-2"), within lo..hi."""
+    """A whole number typed by the user ("12", "+12", and with `signed` "-2"), within lo..hi.
+
+    A refusal says the allowed range, also for a whole number outside it.
+    """
     text = text.strip().replace("−", "-")
-    if not re.fullmatch(r"[+-]?\d{1,9}" if signed else r"\d{1,9}", text):
-        example = "-2 or +5" if signed else "0 or 24"
-        raise InvalidInput(f"“{text}” is not {what}: use a whole number such as {example}.")
+    if not re.fullmatch(r"[+-]?\d{1,30}" if signed else r"\+?\d{1,30}", text):
+        raise InvalidInput(f"“{clip(text, 32)}” is not {what}: use a whole number {catalog.allowed_range(lo, hi)}.")
     return catalog.require_int(int(text), what.capitalize(), lo=lo, hi=hi)
 
 
@@ -137,6 +141,7 @@ async def _save_product(
     stock: int,
     category: str | None,
     sku: str | None,
+    barcode: str | None = None,
 ) -> Product | None:
     try:
         async with context.transaction() as session:
@@ -147,6 +152,7 @@ async def _save_product(
                 stock=stock,
                 category=category,
                 sku=sku,
+                barcode=barcode,
                 actor=context.staff,
                 currency=context.currency,
             )
@@ -169,11 +175,11 @@ async def add(update: Update, context: PosContext) -> int:
         await send(update, context, "New product. What is its <b>name</b>? (/cancel to stop)")
         return ADD_NAME
     parts = [part.strip() for part in rest.split("|")]
-    if not 3 <= len(parts) <= 5 or not parts[0]:
+    if not 3 <= len(parts) <= 6 or not parts[0]:
         await send(update, context, usage(ADD_USAGE, "Give at least a name, a price and a stock, separated by |."))
         return ConversationHandler.END
-    parts += [""] * (5 - len(parts))
-    name, price_text, stock_text, category, sku = parts
+    parts += [""] * (6 - len(parts))
+    name, price_text, stock_text, category, sku, barcode = parts
     try:
         price_minor = parse_money(price_text, context.currency)
         stock = whole_number(stock_text, "the stock", lo=0)
@@ -181,7 +187,14 @@ async def add(update: Update, context: PosContext) -> int:
         await send(update, context, lines(esc(error.message), usage(ADD_USAGE)))
         return ConversationHandler.END
     product = await _save_product(
-        update, context, name=name, price_minor=price_minor, stock=stock, category=category or None, sku=sku or None
+        update,
+        context,
+        name=name,
+        price_minor=price_minor,
+        stock=stock,
+        category=category or None,
+        sku=sku or None,
+        barcode=barcode or None,
     )
     if product is not None:
         await send(update, context, lines("✅ Added.", "", _card(product, context)), _edit_keyboard(product))
@@ -412,6 +425,9 @@ def _edit_prompt(product: Product, field: str, context: PosContext) -> str:
         return f"Send the category of {name} (now {now}), or - for none."
     if field == "sku":
         return f"Send the new SKU of {name} (now <code>{esc(product.sku)}</code>): {esc(catalog.CODE_FORM)}."
+    if field == "barcode":
+        now = f"<code>{esc(product.barcode)}</code>" if product.barcode else "none"
+        return f"Send the barcode of {name} (now {now}): {esc(catalog.CODE_FORM)}; or - for none."
     now = product.low_stock_threshold if product.low_stock_threshold is not None else "the store default"
     return f"Send the low-stock threshold of {name} (now {now}): a whole number, or - for the store default."
 
@@ -442,7 +458,7 @@ def _edit_value(field: str, text: str, currency: str) -> Any:
     text = text.strip()
     if field == "price_minor":
         return parse_money(text, currency)
-    if field == "category":
+    if field in ("category", "barcode"):
         return None if text.lower() in CLEAR_WORDS else text
     if field == "low_stock_threshold":
         return None if text.lower() in CLEAR_WORDS else whole_number(text, "the threshold", lo=0)
@@ -557,6 +573,7 @@ async def archive(update: Update, context: PosContext) -> None:
 async def unarchive(update: Update, context: PosContext) -> None:
     """/unarchive <sku>"""
     await _set_archived(update, context, False)
+
 
 # --- registration ------------------------------------------------------------------------------
 TEXT = filters.TEXT & ~filters.COMMAND

@@ -18,7 +18,7 @@ async def test_add_in_one_line_shows_the_card_and_records_initial_stock(manager,
     assert "Added." in manager.text
     assert "Oat milk 1l" in manager.text and "OAT-1" in manager.text
     assert "$1.50" in manager.text and "Stock: 24" in manager.text and "Category: Dairy" in manager.text
-    assert manager.buttons == ["Name", "Price", "Category", "SKU", "Low-stock threshold"]
+    assert manager.buttons == ["Name", "Price", "Category", "SKU", "Low-stock threshold", "Barcode"]
 
     saved = await fetch(session_factory, "OAT-1")
     assert (saved.name, saved.price_minor, saved.stock, saved.category.name) == ("Oat milk 1l", 150, 24, "Dairy")
@@ -45,7 +45,7 @@ async def test_add_refuses_a_bad_price_with_the_accepted_forms(manager, session_
 
 async def test_add_with_too_few_parts_shows_the_usage(manager, session_factory):
     await manager.send("/add Tea 1.50 5")
-    assert "Usage: /add <name> | <price> | <stock> [| <category> [| <sku>]]" in manager.text
+    assert "Usage: /add <name> | <price> | <stock> [| <category> [| <sku> [| <barcode>]]]" in manager.text
     await manager.send("/add Tea | 1.50 | -2")
     assert "not the stock" in manager.text
     assert await count_products(session_factory) == 0

@@ -83,7 +83,7 @@ async def test_cash_checkout_gives_change(session_factory, cashier):
     assert exact.sale.change_minor == 0
 
 
-@pytest.mark.parametrize(("tendered", "message"), [(None, "cash tendered"), (2467, "short"), (-1, "at least")])
+@pytest.mark.parametrize(("tendered", "message"), [(None, "cash tendered"), (2467, "short"), (-1, "between 0 and")])
 async def test_cash_checkout_refuses_missing_or_short_tender_and_changes_nothing(
     session_factory, cashier, tendered, message
 ):

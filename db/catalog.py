@@ -22,6 +22,7 @@ from sqlalchemy.orm import selectinload
 from db import audit, money, search_index
 from db.errors import Conflict, InvalidInput, NotFound
 from db.models import Category, MovementReason, Product, Staff, code_key
+from db.text import quoted
 
 if TYPE_CHECKING:
     from db.pagination import CursorPage
@@ -140,7 +141,7 @@ def lowered(column: Any) -> Any:
 def clean_code(value: Any, what: str) -> str:
     code = clean_text(value, f"The {what}", max_len=64)
     if not CODE_RE.fullmatch(code):
-        raise InvalidInput(f"“{code}” is not a valid {what}: use {CODE_FORM}.")
+        raise InvalidInput(f"{quoted(code)} is not a valid {what}: use {CODE_FORM}.")
     return code
 
 
@@ -200,7 +201,7 @@ async def get_by_sku(session: AsyncSession, *, sku: str) -> Product:
     )
     product = await session.scalar(query)
     if product is None:
-        raise NotFound(f"No product with SKU “{code}”.")
+        raise NotFound(f"No product with SKU {quoted(code)}.")
     return product
 
 
@@ -216,7 +217,7 @@ async def _ensure_code_free(session: AsyncSession, code: str, *, what: str, excl
         query = query.where(Product.id != exclude_id)
     other = await session.scalar(query.limit(1))
     if other is not None:
-        raise Conflict(f"The {what} “{code}” is already used by {label(other)}.")
+        raise Conflict(f"The {what} {quoted(code)} is already used by {label(other)}.")
 
 
 async def _flush_unique(session: AsyncSession) -> None:

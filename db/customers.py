@@ -15,6 +15,7 @@ from db.catalog import UNSET, _Unset, clean_name, clean_text, is_row_id, optiona
 from db.errors import Conflict, InvalidInput, NotFound
 from db.models import Customer, Sale, SaleStatus
 from db.pagination import CursorPage, keyset_page
+from db.text import quoted
 
 MAX_FIND = 50
 
@@ -32,9 +33,9 @@ def normalise_phone(text: str, default_region: str | None = None) -> str:
         number = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException:
         hint = "" if default_region else " with the country code, e.g. +44 20 7946 0958"
-        raise InvalidInput(f"“{raw}” is not a phone number I can read: write it{hint} in digits.") from None
+        raise InvalidInput(f"{quoted(raw)} is not a phone number I can read: write it{hint} in digits.") from None
     if not phonenumbers.is_valid_number(number):
-        raise InvalidInput(f"“{raw}” is not a valid phone number.")
+        raise InvalidInput(f"{quoted(raw)} is not a valid phone number.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -45,7 +46,7 @@ def normalise_email(text: str) -> str:
     try:
         return validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError as error:
-        raise InvalidInput(f"“{raw}” is not a valid e-mail address: {error}") from None
+        raise InvalidInput(f"{quoted(raw)} is not a valid e-mail address: {error}") from None
 
 
 async def _customer_with_phone(session: AsyncSession, phone: str) -> Customer | None:

@@ -12,6 +12,7 @@ from babel.core import Locale
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 from db.errors import InvalidInput
+from db.text import quoted
 
 MAX_PRICE_MINOR = 10**12  # a sanity bound: nothing in a shop costs ten billion
 
@@ -43,13 +44,13 @@ def parse_money(text: str, currency: str) -> int:
     pattern = r"(\d{1,13})" if d == 0 else rf"(\d{{1,13}})(?:[.,](\d{{1,{d}}}))?"
     match = re.fullmatch(pattern, raw)
     if not match:
-        raise InvalidInput(f"“{raw}” is not an amount: use {accepted_forms(currency)}.")
+        raise InvalidInput(f"{quoted(raw)} is not an amount: use {accepted_forms(currency)}.")
     whole = int(match.group(1))
     frac_text = match.group(2) if d else None
     frac = int((frac_text or "").ljust(d, "0") or 0)
     value = whole * 10**d + frac
     if value > MAX_PRICE_MINOR:
-        raise InvalidInput(f"“{raw}” is too large.")
+        raise InvalidInput(f"{quoted(raw)} is too large.")
     return value
 
 

@@ -11,9 +11,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from db.errors import InvalidInput
+from db.text import quoted
 
 PERIOD_FORMS = "today, yesterday, week, lastweek, month, YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD"
 MAX_RANGE_DAYS = 3660
+# The days a report can cover: a day far outside would overflow Python's dates when the store's
+# time zone or the day after it is applied (`9999-12-31`, `0001-01-01`).
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2999, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,8 @@ def local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:
 
 
 def period_for_days(first: date, last: date, tz: ZoneInfo, label: str | None = None) -> Period:
+    if not FIRST_DAY <= first <= LAST_DAY or not FIRST_DAY <= last <= LAST_DAY:
+        raise InvalidInput(f"Dates from {FIRST_DAY} to {LAST_DAY} only. Use {PERIOD_FORMS}.")
     if last < first:
         raise InvalidInput(f"The period ends before it starts. Use {PERIOD_FORMS}.")
     if (last - first).days > MAX_RANGE_DAYS:
@@ -78,6 +85,6 @@ def parse_period(text: str | None, tz: ZoneInfo, *, now: datetime | None = None,
             first = date.fromisoformat(match.group(1))
             last = date.fromisoformat(match.group(2)) if match.group(2) else first
         except ValueError:
-            raise InvalidInput(f"“{text}” is not a real date. Use {PERIOD_FORMS}.") from None
+            raise InvalidInput(f"{quoted(text)} is not a real date. Use {PERIOD_FORMS}.") from None
         return period_for_days(first, last, tz)
-    raise InvalidInput(f"“{text}” is not a period I know. Use {PERIOD_FORMS}.")
+    raise InvalidInput(f"{quoted(text)} is not a period I know. Use {PERIOD_FORMS}.")

@@ -17,6 +17,7 @@ from db import audit
 from db.catalog import clean_name, require_int
 from db.errors import Conflict, Forbidden, InvalidInput, NotFound
 from db.models import Role, Staff
+from db.text import quoted
 
 MAX_TELEGRAM_ID = 2**53  # Telegram's documented bound for user ids
 # Ids no Telegram user can have, for staff who are not people on Telegram: the console's own user
@@ -37,7 +38,7 @@ def parse_role(value: Any) -> Role:
         return Role(value.strip().lower() if isinstance(value, str) else value)
     except ValueError:
         names = ", ".join(role.value for role in Role)
-        raise InvalidInput(f"“{value}” is not a role: use {names}.") from None
+        raise InvalidInput(f"{quoted(value)} is not a role: use {names}.") from None
 
 
 def is_telegram_id(value: Any) -> bool:

@@ -29,6 +29,7 @@ from handlers.render import (
     money,
     pager_row,
     product_button_label,
+    quoted,
 )
 from handlers.reply import answer, refuse, send, show
 
@@ -128,7 +129,7 @@ async def _search(update: Update, context: PosContext, text: str, *, page: int =
         await show(
             update,
             context,
-            f"Nothing matches “{esc(clip(text, 64))}”. Try another word, or /browse the categories.",
+            f"Nothing matches {esc(quoted(text))}. Try another word, or /browse the categories.",
         )
         return
     if number is None:
@@ -139,7 +140,7 @@ async def _search(update: Update, context: PosContext, text: str, *, page: int =
         update,
         context,
         lines(
-            f"🔎 “{esc(clip(text, 64))}”: {_how_many(found)}. Tap one to open it.",
+            f"🔎 {esc(quoted(text))}: {_how_many(found)}. Tap one to open it.",
             _page_note(found.page, found.pages),
             f"Showing the first {found.total}: type more of the name to narrow it down." if found.more else None,
         ),

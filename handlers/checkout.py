@@ -54,6 +54,7 @@ from handlers.render import (
     lines,
     money,
     payment_label,
+    quoted,
     receipt,
     split_message,
 )
@@ -375,7 +376,7 @@ async def find_text(update: Update, context: PosContext) -> None:
         await send(
             update,
             context,
-            f"No customer matches “{esc(clip(text, 64))}”. Type another name or phone number, or:",
+            f"No customer matches {esc(quoted(text))}. Type another name or phone number, or:",
             keyboard(other),
         )
         return None

@@ -28,6 +28,7 @@ from handlers.render import (
     lines,
     local_time,
     money,
+    quoted,
 )
 from handlers.reply import refuse, send, show
 
@@ -119,10 +120,10 @@ async def find(update: Update, context: PosContext) -> None:
         await refuse(update, context, err.message)
         return
     if not found:
-        await send(update, context, f"No customer matches “{esc(clip(text, 64))}”. /newcustomer registers one.")
+        await send(update, context, f"No customer matches {esc(quoted(text))}. /newcustomer registers one.")
         return
     rows = [[button(customer_label(c), cb(NS, "show", c.id))] for c in found]
-    await send(update, context, f"👤 Customers matching “{esc(clip(text, 64))}”: tap one.", keyboard(rows))
+    await send(update, context, f"👤 Customers matching {esc(quoted(text))}: tap one.", keyboard(rows))
 
 
 @requires(Role.CASHIER)

@@ -34,12 +34,12 @@ from handlers.render import (
     cb,
     cb_args,
     cb_pattern,
-    clip,
     esc,
     keyboard,
     lines,
     money,
     product_card,
+    quoted,
 )
 from handlers.reply import STALE_BUTTON, answer, refuse, send, show
 
@@ -81,7 +81,7 @@ def whole_number(text: str, what: str, *, lo: int, hi: int = catalog.MAX_STOCK, 
     """
     text = text.strip().replace("−", "-")
     if not re.fullmatch(r"[+-]?\d{1,30}" if signed else r"\+?\d{1,30}", text):
-        raise InvalidInput(f"“{clip(text, 32)}” is not {what}: use a whole number {catalog.allowed_range(lo, hi)}.")
+        raise InvalidInput(f"{quoted(text)} is not {what}: use a whole number {catalog.allowed_range(lo, hi)}.")
     return catalog.require_int(int(text), what.capitalize(), lo=lo, hi=hi)
 
 
@@ -96,7 +96,7 @@ async def find_product(session: AsyncSession, ref: str) -> Product:
         try:
             return await catalog.get_product(session, product_id=int(number))
         except NotFound:
-            raise NotFound(f"No product with SKU or id “{ref.strip()}”.") from None
+            raise NotFound(f"No product with SKU or id {quoted(ref)}.") from None
 
 
 def named(product: Product) -> str:
@@ -317,7 +317,7 @@ async def add_sku_text(update: Update, context: PosContext) -> int:
         _draft(update, context)["sku"] = None
         return await _ask_confirm(update, context)
     if not catalog.CODE_RE.fullmatch(sku):
-        await send(update, context, f"“{esc(sku)}” is not a SKU: use {esc(catalog.CODE_FORM)}. Or skip.")
+        await send(update, context, f"{esc(quoted(sku))} is not a SKU: use {esc(catalog.CODE_FORM)}. Or skip.")
         return ADD_SKU
     try:
         async with context.reading() as session:
@@ -325,7 +325,7 @@ async def add_sku_text(update: Update, context: PosContext) -> int:
     except NotFound:
         taken = None
     if taken is not None:
-        await send(update, context, f"The SKU “{esc(sku)}” is already used by {esc(taken.name)}. Another one?")
+        await send(update, context, f"The SKU {esc(quoted(sku))} is already used by {esc(taken.name)}. Another one?")
         return ADD_SKU
     _draft(update, context)["sku"] = sku
     return await _ask_confirm(update, context)

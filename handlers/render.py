@@ -18,7 +18,8 @@ from db.models import Customer, Product, Sale, SaleStatus
 from db.money import format_money
 from db.reports import ProductStat, SalesSummary
 from db.stock import effective_threshold
-from db.text import counted  # handlers import it from here, with the rest of their wording
+from db.text import clip, counted
+from db.text import quoted as quoted  # handlers import it (and counted) from here, with the rest of their wording
 
 MAX_MESSAGE = 4096
 MAX_CAPTION = 1024
@@ -31,12 +32,6 @@ _CB_PART = re.compile(r"^[A-Za-z0-9_.\-+]*$")
 def esc(value: object) -> str:
     """HTML-escape any value for Telegram's HTML parse mode."""
     return html.escape(str(value), quote=False)
-
-
-def clip(text: str, limit: int) -> str:
-    """Shorten plain text to at most `limit` characters, with an ellipsis when cut."""
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 
 
 def money(minor: int, currency: str) -> str:

@@ -15,7 +15,7 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from handlers.context import PosContext
-from handlers.render import esc
+from handlers.render import esc, split_message
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +55,16 @@ async def answer(update: Update, context: PosContext, text: str | None = None, *
 
 
 async def send(update: Update, context: PosContext, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Send a new message to the chat the update came from."""
+    """Send a new message to the chat the update came from; a text too long for one message goes
+    in several, with the buttons on the last."""
     if _held(context, send, update, context, text, markup):
         return
     chat = update.effective_chat
     assert chat is not None
-    await context.bot.send_message(chat.id, text, reply_markup=markup)
+    *head, last = split_message(text)
+    for part in head:
+        await context.bot.send_message(chat.id, part)
+    await context.bot.send_message(chat.id, last, reply_markup=markup)
 
 
 async def show(update: Update, context: PosContext, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -71,6 +75,11 @@ async def show(update: Update, context: PosContext, text: str, markup: InlineKey
     # No message, or one too old for the bot to see (InaccessibleMessage): draw a new screen.
     if query is None or not isinstance(query.message, Message):
         await send(update, context, text, markup)
+        return
+    first, *rest = split_message(text)
+    if rest:  # too long for one message: the first part in place, the rest (and the buttons) below
+        await show(update, context, first)
+        await send(update, context, "\n".join(rest), markup)
         return
     try:
         await query.edit_message_text(text, reply_markup=markup)

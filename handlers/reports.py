@@ -39,6 +39,7 @@ from handlers.render import (
     local_time,
     money,
     payment_label,
+    quoted,
     sale_details,
     sales_summary_text,
     split_message,
@@ -294,7 +295,7 @@ async def history(update: Update, context: PosContext) -> None:
         await send(update, context, esc(error.message))
         return
     if not found:
-        await send(update, context, f"No customer matches “{esc(text)}”.")
+        await send(update, context, f"No customer matches {esc(quoted(text))}.")
         return
     if len(found) == 1:
         await _show_history(update, context, found[0].id)
@@ -303,7 +304,7 @@ async def history(update: Update, context: PosContext) -> None:
     await send(
         update,
         context,
-        f"Several customers match “{esc(text)}”{more}. Whose history?",
+        f"Several customers match {esc(quoted(text))}{more}. Whose history?",
         keyboard([[button(_customer_label(c), cb(HISTORY_NS, "c", c.id))] for c in found]),
     )
 

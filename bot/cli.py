@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import csv
 import io
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
@@ -32,7 +33,7 @@ from db.engine import (
     make_session_factory,
     run_transaction,
 )
-from db.errors import PosError
+from db.errors import InvalidInput, PosError
 from db.exports import to_csv
 from db.migrate import current_revision, upgrade
 from db.money import format_money
@@ -43,6 +44,7 @@ from db.text import counted
 T = TypeVar("T")
 ROLES = ("admin", "manager", "cashier")
 PROGRESS_MIN_ROWS = 200  # smaller files import in a blink: no bar
+MAX_TOP = 100  # best and slowest sellers in `report --top`
 
 
 class CliError(Exception):
@@ -51,6 +53,26 @@ class CliError(Exception):
     def __init__(self, message: str, code: int = 1) -> None:
         super().__init__(message)
         self.message, self.code = message, code
+
+
+def _telegram_id(text: str) -> int:
+    """argparse type: a Telegram user id the staff list can hold (a bad one is exit 2)."""
+    value = int(text) if re.fullmatch(r"\d{1,20}", text.strip()) else None
+    if value is None or not staff_db.is_telegram_id(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Telegram user id (a positive whole number)")
+    return value
+
+
+def _positive(highest: int) -> Callable[[str], int]:
+    """argparse type: a whole number from 1 to `highest`."""
+
+    def parse(text: str) -> int:
+        value = int(text) if re.fullmatch(r"\d{1,9}", text.strip()) else 0
+        if not 1 <= value <= highest:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to {highest}")
+        return value
+
+    return parse
 
 
 def _err(*lines: str) -> None:
@@ -103,10 +125,17 @@ def _with_engine(settings: Settings, work: Callable[[SessionFactory], Awaitable[
 
 
 def _require_database(settings: Settings) -> None:
+    """A database that exists and was migrated (for commands that must not create one)."""
     try:
         backup_db.require_existing(settings.database_url)
     except backup_db.BackupError as exc:
         raise _backup_failure(exc) from None
+    if current_revision(settings.database_url) is None:
+        raise CliError(
+            f"The database {_safe_url(settings.database_url)} (DATABASE_URL) has no tables yet: "
+            "run `python -m bot migrate` to create them",
+            2,
+        )
 
 
 def _backup_failure(exc: backup_db.BackupError) -> CliError:
@@ -238,6 +267,8 @@ def _report_bad_rows(errors: list[catalog_io.RowError], *, written: int = 0) -> 
 
 def cmd_export_products(args: argparse.Namespace) -> int:
     settings = load_settings()
+    if args.file not in (None, "-") and Path(args.file).exists() and not args.force:
+        raise CliError(f"{args.file} already exists (use --force to replace it)", 2)
     _migrate(settings)
 
     async def work(session: AsyncSession) -> str:
@@ -485,24 +516,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("export-products", cmd_export_products, "Write the catalog as CSV (import reads it back).")
     p.add_argument("file", nargs="?", help="output file (default: standard output)")
     p.add_argument("--include-archived", action="store_true", help="archived products too")
+    p.add_argument("--force", action="store_true", help="replace the file if it exists")
 
     p = command("report", cmd_report, "Print the sales report of a period.")
     p.add_argument("period", nargs="?", default="today", help=f"{PERIOD_FORMS} (default: today)")
     p.add_argument("--csv", metavar="FILE", help="also write the period's sale lines as CSV (- for stdout)")
-    p.add_argument("--top", type=int, default=5, help="how many best and slowest sellers (default 5)")
+    p.add_argument(
+        "--top",
+        type=_positive(MAX_TOP),
+        default=5,
+        help=f"how many best and slowest sellers (1 to {MAX_TOP}, default 5)",
+    )
 
     p = command("staff", cmd_staff, "List, add, re-role or remove staff.")
     staff_sub = p.add_subparsers(dest="staff_command", metavar="<action>", required=True)
     staff_sub.add_parser("list", help="everyone, active first", description="Everyone on the staff, active first.")
     a = staff_sub.add_parser("add", help="add someone (or re-activate them)", description="Add a staff member.")
-    a.add_argument("telegram_id", type=int, help="their Telegram user id")
+    a.add_argument("telegram_id", type=_telegram_id, help="their Telegram user id")
     a.add_argument("role", type=str.lower, choices=ROLES)
     a.add_argument("name", nargs="*", help="their name")
     r = staff_sub.add_parser("role", help="change someone's role", description="Change a staff member's role.")
-    r.add_argument("telegram_id", type=int)
+    r.add_argument("telegram_id", type=_telegram_id)
     r.add_argument("role", type=str.lower, choices=ROLES)
     d = staff_sub.add_parser("remove", help="take someone off the staff", description="Deactivate a staff member.")
-    d.add_argument("telegram_id", type=int)
+    d.add_argument("telegram_id", type=_telegram_id)
 
     p = command("apikey", cmd_apikey, "List, create or revoke REST API keys.")
     key_sub = p.add_subparsers(dest="apikey_command", metavar="<action>", required=True)
@@ -513,7 +550,7 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("role", type=str.lower, choices=ROLES, help="what the key may do")
     n.add_argument("name", nargs="+", help="what the key is for, e.g. web shop")
     v = key_sub.add_parser("revoke", help="revoke a key at once", description="Revoke an API key: it stops at once.")
-    v.add_argument("key_id", type=int, help="the key's id (see apikey list)")
+    v.add_argument("key_id", type=_positive(2**31 - 1), help="the key's id (see apikey list)")
 
     p = command("backup", cmd_backup, "Copy the SQLite database to a file, safely while the bot runs.")
     p.add_argument("file", help="where to write the copy")
@@ -539,10 +576,17 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         _err(exc.message)
         return exc.code
+    except InvalidInput as exc:  # a bad argument the parser could not see
+        _err(exc.message)
+        return 2
     except PosError as exc:
         _err(exc.message)
         return 1
     except SQLAlchemyError as exc:
+        missing = _missing_database(exc, args)
+        if missing:
+            _err(missing)
+            return 2
         _err(f"Database error: {_first_line(exc)}")
         return 1
     except OSError as exc:
@@ -550,6 +594,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _missing_database(exc: SQLAlchemyError, args: argparse.Namespace) -> str | None:
+    """The one line for a PostgreSQL database that does not exist (SQLSTATE 3D000), as SQLite's
+    missing file gets; None for any other error."""
+    if getattr(getattr(exc, "orig", None), "sqlstate", None) != "3D000":
+        return None
+    url = make_url(load_settings().database_url)
+    return (
+        f"No database {url.database} on {url.host or 'localhost'} (DATABASE_URL): create it "
+        f"(createdb {url.database}), then run `python -m bot migrate`"
+    )
 
 
 def _first_line(exc: BaseException) -> str:

@@ -6,6 +6,7 @@ the webhook secret) are SecretStr and never appear in an error message or a log 
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from datetime import time
 from typing import Annotated
@@ -115,13 +116,17 @@ class Settings(BaseSettings):
             url = make_url(value)
         except ArgumentError:
             raise ValueError("is not a database URL (e.g. sqlite+aiosqlite:///pos.db)") from None
-        backend, driver = url.get_backend_name(), url.get_driver_name()
+        # Read the names from the URL itself: asking SQLAlchemy for them loads the dialect, and an
+        # unknown one ("nonsense://") raises its own error instead of naming this setting.
+        backend, _, driver = url.drivername.partition("+")
         if _DRIVERS.get(backend) != driver:
             wanted = f"{backend}+{_DRIVERS[backend]}://" if backend in _DRIVERS else "sqlite+aiosqlite://"
             raise ValueError(
                 f"must use sqlite+aiosqlite:// or postgresql+asyncpg:// (got {url.drivername}://; "
                 f"did you mean {wanted}?)"
             )
+        if importlib.util.find_spec(driver) is None:
+            raise ValueError(f"needs the {driver} package, which is not installed (pipenv install)")
         return value
 
     @field_validator("admin_ids", mode="before")

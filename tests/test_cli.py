@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
 import sys
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,15 +20,18 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from bot.cli import build_parser, main
+from db import backup as backup_db
 from db import catalog
 from db.catalog_io import COLUMNS
 from db.demo import DEMO_STAFF
 from db.engine import make_engine, make_session_factory
+from db.migrate import current_revision
 from db.models import AuditEntry, Sale
+from db.periods import PERIOD_FORMS
 from db.settings import TOKEN_HELP
 from db.staff import MAX_TELEGRAM_ID
 from tests import cli_helpers, factories
-from tests.cli_helpers import execute, run_sync, scalar, table_contents
+from tests.cli_helpers import POSTGRES_URL_ENV, execute, run_sync, scalar, table_contents
 
 database_url = cli_helpers.database_url  # fixtures: a fresh unmigrated database, and the CLI's environment
 cli_env = cli_helpers.cli_env
@@ -538,3 +543,76 @@ def test_database_errors_are_one_line_exit_1(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://nobody@127.0.0.1:1/none")
     code, _out, err = run(capsys, "check")
     assert code == 1 and err.count("\n") == 1
+
+
+# --- settings and arguments say what is wrong (issue #10) ------------------------------------------
+@pytest.mark.parametrize("value", ["nonsense://", "sqlite:///pos.db", "postgresql+nosuchdriver://pos@127.0.0.1/pos"])
+def test_a_malformed_database_url_names_it_and_exits_2(value, capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", value)
+    for command in ("migrate", "check", "report"):
+        code, _out, err = run(capsys, command)
+        assert code == 2 and err.count("\n") == 1, err
+        assert "DATABASE_URL" in err and "sqlite+aiosqlite://" in err and "postgresql+asyncpg://" in err
+    assert not list(tmp_path.iterdir()), "nothing may be created when the settings are wrong"
+
+
+def test_a_postgresql_database_that_does_not_exist_is_one_line_and_exit_2(capsys, monkeypatch, tmp_path):
+    base = os.environ.get(POSTGRES_URL_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_URL_ENV} is not set")
+    name = f"pos_missing_{uuid.uuid4().hex[:12]}"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", make_url(base).set(database=name).render_as_string(hide_password=False))
+    for argv in (["check"], ["migrate"], ["report"], ["staff", "list"], ["export-products"]):
+        code, _out, err = run(capsys, *argv)
+        assert code == 2 and err.count("\n") == 1, (argv, err)
+        assert f"No database {name} on " in err and "(DATABASE_URL)" in err and "migrate" in err
+
+
+def test_check_on_a_database_never_migrated_is_one_line_and_exit_2(cli_env, capsys):
+    sqlite_path = backup_db.sqlite_file(cli_env)
+    if sqlite_path is not None:
+        sqlite_path.touch()  # an empty SQLite file is an empty database
+    code, _out, err = run(capsys, "check")
+    assert code == 2 and err.count("\n") == 1, err
+    assert "(DATABASE_URL) has no tables yet" in err and "python -m bot migrate" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["staff", "add", "99999999999999999999", "cashier"],
+        ["staff", "add", "0", "cashier"],
+        ["staff", "role", "-5", "admin"],
+        ["staff", "remove", "99999999999999999999"],
+        ["report", "--top", "-1"],
+        ["report", "--top", "0"],
+        ["apikey", "revoke", "99999999999999999999"],
+    ],
+)
+def test_a_bad_argument_exits_2_before_touching_the_database(argv, cli_env, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    sqlite_path = backup_db.sqlite_file(cli_env)
+    if sqlite_path is not None:
+        assert not sqlite_path.exists(), "the database was not even created"
+    else:
+        assert current_revision(cli_env) is None, "the database was not even migrated"
+
+
+def test_report_with_extreme_dates_shows_the_accepted_forms(cli_env, capsys):
+    for period in ("9999-12-31", "0001-01-01", "2026-01-01..9999-12-31"):
+        code, out, err = run(capsys, "report", period)
+        assert code == 2 and err.count("\n") == 1 and PERIOD_FORMS in err, err
+        assert out == ""
+
+
+def test_export_products_refuses_to_overwrite_without_force(cli_env, capsys, tmp_path):
+    target = write(tmp_path, "products.csv", "keep me\n")
+    code, _out, err = run(capsys, "export-products", str(target))
+    assert code == 2 and err == f"{target} already exists (use --force to replace it)\n"
+    assert target.read_text(encoding="utf-8") == "keep me\n"
+    code, _out, _err = run(capsys, "export-products", str(target), "--force")
+    assert code == 0 and target.read_text(encoding="utf-8-sig").startswith("name,")

@@ -79,6 +79,14 @@ def test_there_is_one_head():
     assert len(scripts.get_heads()) == 1
 
 
+def test_every_migration_title_is_one_line():
+    # Alembic logs "Running upgrade a -> b, <title>" at start-up; a title that wraps puts a stray
+    # line in the run modes' one-line errors.
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite+aiosqlite:///unused.db"))
+    wrapped = [s.revision for s in scripts.walk_revisions() if "\n" in (s.doc or "").strip()]
+    assert wrapped == []
+
+
 async def _downgrade(url: str, revision: str) -> None:
     await asyncio.to_thread(command.downgrade, alembic_config(url), revision)
 

@@ -1,5 +1,6 @@
-"""Report indexes: the refunds of a period by their time, and a sale's lines with what reports
-sum of them. Only indexes change; no row is touched.
+"""Report indexes: a period's refunds by their time, a sale's lines with what reports sum.
+
+Only indexes change; no row is touched.
 
 - ix_sales_refunded_at (partial: refunded sales only) serves "refunds during the period" without
   reading every sale of the shop's history.

@@ -205,6 +205,45 @@ async def get_by_sku(session: AsyncSession, *, sku: str) -> Product:
     return product
 
 
+async def find_product(session: AsyncSession, *, ref: str) -> Product:
+    """The product a manager names: by SKU or barcode, else by id (``42`` or ``#42``), else by its
+    exact name ignoring case (archived too). A name two products share is refused: give the SKU."""
+    text = " ".join(ref.split()) if isinstance(ref, str) else ""
+    if not text:
+        raise InvalidInput("Give a SKU, barcode, id or the product's exact name.")
+    if len(text) > 128:
+        raise NotFound("No product has so long a name, SKU or barcode.")
+    if CODE_RE.fullmatch(text):
+        try:
+            return await get_by_sku(session, sku=text)
+        except NotFound:
+            pass
+    number = text.lstrip("#")
+    if re.fullmatch(r"\d{1,10}", number) and is_row_id(int(number)):
+        try:
+            return await get_product(session, product_id=int(number))
+        except NotFound:
+            pass
+    named = list(
+        (
+            await session.scalars(
+                select(Product)
+                .where(lowered(Product.name) == text.lower())
+                .order_by(Product.archived, Product.id)
+                .limit(3)
+                .options(selectinload(Product.category))
+                .execution_options(populate_existing=True)
+            )
+        ).all()
+    )
+    if len(named) > 1:
+        skus = ", ".join(p.sku for p in named[:2])
+        raise Conflict(f"Several products are named “{text}” ({skus}…): give the SKU instead.")
+    if not named:
+        raise NotFound(f"No product with SKU, barcode, id or name “{text}”.")
+    return named[0]
+
+
 async def _ensure_code_free(session: AsyncSession, code: str, *, what: str, exclude_id: int | None) -> None:
     """A SKU or barcode must not match any other product's SKU or barcode (ignoring case).
 
@@ -509,11 +548,15 @@ def _matches_columns(text: str) -> ColumnElement[bool]:
     )
 
 
+MIN_DIGITS_SEARCH = 4  # a search of digits only matches codes from their start, from this many digits
+
+
 async def search_products(session: AsyncSession, *, text: str, page: int = 1, per_page: int = 8) -> Page[Product]:
     """Active products whose name, category or SKU contains ``text`` (ignoring case), or whose
     barcode starts with it.
 
     An exact SKU or barcode match comes first, then the rest by name. Empty text lists everything.
+    Digits only are a code: SKUs and barcodes starting with them, at least MIN_DIGITS_SEARCH digits.
     A barcode is a long run of digits: matching "20" anywhere inside barcodes would drown the
     results, so barcodes match from their start, and only from MIN_BARCODE_PREFIX characters on.
     The trigram index (db.search_index) finds the matches when it can: for texts of at least
@@ -523,6 +566,19 @@ async def search_products(session: AsyncSession, *, text: str, page: int = 1, pe
     query = select(Product).outerjoin(Category, Product.category_id == Category.id)
     active = Product.archived.is_(False)
     order_by: list[Any] = [lowered(Product.name), Product.id]
+    if text.isdigit():
+        # Digits are a code being typed: "0" must not list every SKU and barcode containing a zero.
+        if len(text) < MIN_DIGITS_SEARCH:
+            raise InvalidInput(
+                f"Type at least {MIN_DIGITS_SEARCH} digits to search by code, or a word of the product's name."
+            )
+        query = query.where(
+            or_(Product.sku.istartswith(text, autoescape=True), Product.barcode.istartswith(text, autoescape=True))
+        )
+        exact = case((or_(Product.sku == text, Product.barcode == text), 0), else_=1)
+        return await paginate(
+            session, query, page=page, per_page=per_page, order_by=[exact, *order_by], count_cap=SEARCH_COUNT_CAP
+        )
     if text:
         query = query.where(_matches(session, text))
         if session.get_bind().dialect.name == "sqlite":

@@ -327,6 +327,17 @@ class Subscription(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class QuickPin(Base):
+    """A product a manager pinned to the cashiers' /quick grid."""
+
+    __tablename__ = "quick_pins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # pin order: the grid shows older pins first
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), unique=True)
+    pinned_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class AuditEntry(Base):
     """A privileged action: who, when, what."""
 

@@ -61,3 +61,48 @@ def to_decimal(minor: int, currency: str) -> Decimal:
 def format_money(minor: int, currency: str, locale: str = "en") -> str:
     """12345 EUR -> '€123.45'."""
     return format_currency(to_decimal(minor, currency), currency, locale=Locale.parse(locale))
+
+
+# Banknotes in major units, for the cash screen's quick amounts. A currency not listed gets the
+# 1-2-5 series (1, 2, 5, 10, 20, 50, ... of its major unit), which is how most notes run.
+BANKNOTES: dict[str, tuple[int, ...]] = {
+    "USD": (1, 2, 5, 10, 20, 50, 100),
+    "EUR": (5, 10, 20, 50, 100, 200, 500),
+    "GBP": (5, 10, 20, 50),
+    "CHF": (10, 20, 50, 100, 200, 1000),
+    "CAD": (5, 10, 20, 50, 100),
+    "AUD": (5, 10, 20, 50, 100),
+    "JPY": (1000, 2000, 5000, 10000),
+    "INR": (10, 20, 50, 100, 200, 500),
+    "KES": (50, 100, 200, 500, 1000),
+    "NGN": (5, 10, 20, 50, 100, 200, 500, 1000),
+}
+QUICK_AMOUNTS = 3
+
+
+def round_cash_amounts(total_minor: int, currency: str, count: int = QUICK_AMOUNTS) -> list[int]:
+    """The next `count` round amounts a customer may hand over for `total_minor`: banknotes above
+    the total ($6.20 in USD: $10, $20, $50), then multiples of the largest note."""
+    if total_minor <= 0:
+        return []
+    unit = 10 ** decimals(currency)
+    notes = BANKNOTES.get(currency)
+    found: list[int] = []
+    if notes:
+        found = [n * unit for n in notes if n * unit > total_minor][:count]
+        largest = notes[-1] * unit
+        step = total_minor // largest + 1
+        while len(found) < count:
+            amount = step * largest
+            if amount > total_minor and amount not in found:
+                found.append(amount)
+            step += 1
+        return found
+    scale = unit
+    while len(found) < count:
+        for m in (1, 2, 5):
+            amount = m * scale
+            if amount > total_minor and len(found) < count:
+                found.append(amount)
+        scale *= 10
+    return found

@@ -48,13 +48,13 @@ _clock = time.monotonic  # tests move it forward
 async def guard(update: Update, context: PosContext) -> None:
     """Let staff through; refuse everyone else once and stop the update there.
 
-    Only new messages and button presses reach the handlers. Edited messages (a fixed typo must
+    Only new messages, button presses and inline queries reach the handlers. Edited messages (a fixed typo must
     not run a command twice), channel posts, membership changes and the like stop here.
     """
     user = update.effective_user
     if user is None or user.is_bot:  # channel posts, anonymous group admins, other bots
         raise ApplicationHandlerStop
-    acted_on = update.message is not None or update.callback_query is not None
+    acted_on = update.message is not None or update.callback_query is not None or update.inline_query is not None
     if not acted_on and update.edited_message is None:
         raise ApplicationHandlerStop
     async with context.reading() as session:
@@ -63,6 +63,7 @@ async def guard(update: Update, context: PosContext) -> None:
     if context.staff is None:
         await _refuse_stranger(update, context, user.id)
         raise ApplicationHandlerStop
+    context.take_pending_quantity()
     if update.edited_message is not None:
         if addressed_to_bot(update, context):
             await update.edited_message.reply_text(esc(EDIT_IGNORED))
@@ -82,6 +83,9 @@ async def _refuse_stranger(update: Update, context: PosContext, user_id: int) ->
         await answer(update, context)  # a press still stops its spinner, silently
         return
     log.info("refused user %s (not active staff) in chat %s", user_id, chat.id if chat else None)
+    if update.inline_query is not None:  # no products, no prices: an empty list, not cached
+        await update.inline_query.answer([], cache_time=0, is_personal=True)
+        return
     if update.callback_query is not None:
         await answer(
             update, context, f"You are not on this shop's staff list. Your Telegram id is {user_id}.", alert=True

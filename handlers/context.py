@@ -34,6 +34,9 @@ class Services:
     owns_engine: bool = True
 
 
+PENDING_QUANTITY = "pending_quantity"  # chat_data: what a number typed as the very next message sets
+
+
 class PosContext(CallbackContext[ExtBot, dict, dict, dict]):
     """CallbackContext plus the POS services. One context lives for one update."""
 
@@ -44,6 +47,20 @@ class PosContext(CallbackContext[ExtBot, dict, dict, dict]):
         self.callback_answered = False
         # Replies held until a persistent dialog's step is stored (handlers/dialogs.py); None: send at once.
         self.outbox: list[Callable[[], Awaitable[None]]] | None = None
+        self.pending_quantity: dict | None = None  # see take_pending_quantity
+
+    def take_pending_quantity(self) -> None:
+        """Called once per update (by the guard): what the previous update said a typed number
+        would set (a product card's quantity, a cart line's), for this user. Any other update in
+        between drops it, so "12" only ever means a quantity right after the screen that asked."""
+        pending = self.chat_data.pop(PENDING_QUANTITY, None) if self.chat_data is not None else None
+        if isinstance(pending, dict) and pending.get("user") == self._user_id:
+            self.pending_quantity = pending
+
+    def expect_quantity(self, kind: str, product_id: int, **extra: int) -> None:
+        """A number typed next sets this: kind "card" (the card's quantity) or "line" (the cart line)."""
+        if self.chat_data is not None:
+            self.chat_data[PENDING_QUANTITY] = {"kind": kind, "product_id": product_id, "user": self._user_id, **extra}
 
     @property
     def services(self) -> Services:

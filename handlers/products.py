@@ -47,10 +47,10 @@ ADD_NS, EDIT_NS = "add", "edit"
 MAX_CATEGORY_BUTTONS = 12
 
 ADD_USAGE = "/add <name> | <price> | <stock> [| <category> [| <sku> [| <barcode>]]]"
-EDIT_USAGE = "/edit <sku or id>"
-PRICE_USAGE = "/price <sku> <price>"
-ARCHIVE_USAGE = "/archive <sku>"
-UNARCHIVE_USAGE = "/unarchive <sku>"
+EDIT_USAGE = "/edit <sku, barcode, id or name>"
+PRICE_USAGE = "/price <sku, barcode, id or name> <price>"
+ARCHIVE_USAGE = "/archive <sku, barcode, id or name>"
+UNARCHIVE_USAGE = "/unarchive <sku, barcode, id or name>"
 
 # /add step by step
 ADD_NAME, ADD_PRICE, ADD_STOCK, ADD_CATEGORY, ADD_SKU, ADD_CONFIRM = range(6)
@@ -86,17 +86,23 @@ def whole_number(text: str, what: str, *, lo: int, hi: int = catalog.MAX_STOCK, 
 
 
 async def find_product(session: AsyncSession, ref: str) -> Product:
-    """The product with this SKU or barcode, or else with this id."""
-    try:
-        return await catalog.get_by_sku(session, sku=ref)
-    except NotFound:
-        number = ref.strip().lstrip("#")
-        if not re.fullmatch(r"\d{1,9}", number):  # ids are 32-bit: longer digits are no id
-            raise
+    """The product a manager names: SKU, barcode, id or exact name (see catalog.find_product)."""
+    return await catalog.find_product(session, ref=ref)
+
+
+MAX_NAME_WORDS = 16
+
+
+async def product_then(session: AsyncSession, words: list[str], *, after: int) -> tuple[Product, list[str]]:
+    """The product the first words name (a name may have spaces: `/price Whole milk 2.30`) and the
+    words after it, at least `after` of them; the longest name that matches wins."""
+    first_error: PosError | None = None
+    for cut in range(min(len(words) - after, MAX_NAME_WORDS), 0, -1):
         try:
-            return await catalog.get_product(session, product_id=int(number))
-        except NotFound:
-            raise NotFound(f"No product with SKU or id {quoted(ref)}.") from None
+            return await catalog.find_product(session, ref=" ".join(words[:cut])), words[cut:]
+        except NotFound as error:
+            first_error = first_error or error
+    raise first_error or InvalidInput("Name the product first.")
 
 
 def named(product: Product) -> str:
@@ -401,7 +407,7 @@ async def add_use_buttons(update: Update, context: PosContext) -> int:
 async def edit(update: Update, context: PosContext) -> None:
     """A product's card with a button per field."""
     ref = _command_text(update)
-    if not ref or len(ref.split()) != 1:
+    if not ref:
         await send(update, context, usage(EDIT_USAGE))
         return
     try:
@@ -518,15 +524,15 @@ async def edit_cancel(update: Update, context: PosContext) -> int:
 # --- one-line catalog commands -------------------------------------------------------------
 @requires(Role.MANAGER)
 async def price(update: Update, context: PosContext) -> None:
-    """/price <sku> <price>"""
+    """/price <product> <price>"""
     args = context.args or []
-    if len(args) != 2:
+    if len(args) < 2:
         await send(update, context, usage(PRICE_USAGE))
         return
     try:
-        price_minor = parse_money(args[1], context.currency)
+        price_minor = parse_money(args[-1], context.currency)
         async with context.transaction() as session:
-            product = await find_product(session, args[0])
+            product, _ = await product_then(session, args[:-1], after=0)
             old = product.price_minor
             product = await catalog.set_price(
                 session, product_id=product.id, price_minor=price_minor, actor=context.staff, currency=context.currency
@@ -543,14 +549,14 @@ async def price(update: Update, context: PosContext) -> None:
 
 
 async def _set_archived(update: Update, context: PosContext, archived: bool) -> None:
-    args = context.args or []
-    if len(args) != 1:
+    ref = _command_text(update)
+    if not ref:
         await send(update, context, usage(ARCHIVE_USAGE if archived else UNARCHIVE_USAGE))
         return
     change = catalog.archive_product if archived else catalog.unarchive_product
     try:
         async with context.transaction() as session:
-            product = await find_product(session, args[0])
+            product = await find_product(session, ref)
             product = await change(session, product_id=product.id, actor=context.staff)
     except PosError as error:
         await send(update, context, esc(error.message))
@@ -565,13 +571,13 @@ async def _set_archived(update: Update, context: PosContext, archived: bool) -> 
 
 @requires(Role.MANAGER)
 async def archive(update: Update, context: PosContext) -> None:
-    """/archive <sku>"""
+    """/archive <product>"""
     await _set_archived(update, context, True)
 
 
 @requires(Role.MANAGER)
 async def unarchive(update: Update, context: PosContext) -> None:
-    """/unarchive <sku>"""
+    """/unarchive <product>"""
     await _set_archived(update, context, False)
 
 

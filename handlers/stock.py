@@ -15,32 +15,32 @@ from db.errors import InvalidInput, PosError
 from db.models import Role
 from handlers.access import requires
 from handlers.context import PosContext, update_key
-from handlers.products import find_product, named, usage, whole_number
+from handlers.products import named, product_then, usage, whole_number
 from handlers.render import cb_args, cb_pattern, esc, keyboard, lines, pager_row, split_message, stock_line
 from handlers.reply import STALE_BUTTON, refuse, send, show
 
 STOCK_NS = "stock"
 STOCK_PER_PAGE = 15
-RESTOCK_USAGE = "/restock <sku> <qty> [note]"
-ADJUST_USAGE = "/adjust <sku> <±qty> <reason>"
+RESTOCK_USAGE = "/restock <sku, barcode, id or name> <qty> [note]"
+ADJUST_USAGE = "/adjust <sku, barcode, id or name> <±qty> <reason>"
 
 
 @requires(Role.MANAGER)
 async def restock(update: Update, context: PosContext) -> None:
-    """/restock <sku> <qty> [note]"""
+    """/restock <product> <qty> [note]"""
     args = context.args or []
     if len(args) < 2:
         await send(update, context, usage(RESTOCK_USAGE))
         return
     try:
-        qty = whole_number(args[1], "the quantity", lo=1)
         async with context.transaction() as session:
-            product = await find_product(session, args[0])
+            product, rest = await product_then(session, args, after=1)
+            qty = whole_number(rest[0], "the quantity", lo=1)
             product = await stock_db.restock(
                 session,
                 product_id=product.id,
                 qty=qty,
-                note=" ".join(args[2:]),
+                note=" ".join(rest[1:]),
                 actor=context.staff,
                 default_threshold=context.settings.low_stock_threshold,
                 request_key=update_key(update),
@@ -57,23 +57,24 @@ async def restock(update: Update, context: PosContext) -> None:
 
 @requires(Role.MANAGER)
 async def adjust(update: Update, context: PosContext) -> None:
-    """/adjust <sku> <±qty> <reason>"""
+    """/adjust <product> <±qty> <reason>"""
     args = context.args or []
     if len(args) < 3:
         problem = "A reason is required (count, breakage, theft...)." if len(args) == 2 else None
         await send(update, context, usage(ADJUST_USAGE, problem))
         return
     try:
-        delta = whole_number(args[1], "the change", lo=-catalog.MAX_STOCK, signed=True)
-        if delta == 0:
-            raise InvalidInput("The change must not be zero.")
         async with context.transaction() as session:
-            product = await find_product(session, args[0])
+            product, rest = await product_then(session, args, after=2)
+            delta = whole_number(rest[0], "the change", lo=-catalog.MAX_STOCK, signed=True)
+            if delta == 0:
+                raise InvalidInput("The change must not be zero.")
+            reason = " ".join(rest[1:])
             product = await stock_db.adjust(
                 session,
                 product_id=product.id,
                 delta=delta,
-                reason=" ".join(args[2:]),
+                reason=reason,
                 actor=context.staff,
                 default_threshold=context.settings.low_stock_threshold,
                 request_key=update_key(update),
@@ -84,7 +85,7 @@ async def adjust(update: Update, context: PosContext) -> None:
     await send(
         update,
         context,
-        f"✅ Adjusted {named(product)} by {delta:+d} ({esc(' '.join(args[2:]))}) → stock <b>{product.stock}</b>",
+        f"✅ Adjusted {named(product)} by {delta:+d} ({esc(reason)}) → stock <b>{product.stock}</b>",
     )
 
 

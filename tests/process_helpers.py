@@ -68,7 +68,6 @@ class Bot:
         await self.start()
 
 
-
 def messages(server: FakeBotApiServer, chat_id: int = ADMIN_ID) -> list[StoredMessage]:
     return server.fake.chat_messages(chat_id)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -276,3 +276,35 @@ async def index_names(url: str) -> set[str]:
             return await conn.run_sync(names)
     finally:
         await engine.dispose()
+
+
+async def test_the_quick_pins_migration_keeps_every_row_of_the_previous_release(database_url):
+    """A shop on the previous release (0007) with staff, a product and a cart upgrades to the
+    /quick pins table (0008) without losing or changing a row."""
+    await upgrade_async(database_url, "0007_update_inbox")
+    now = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    await cli_helpers.execute(
+        database_url,
+        "INSERT INTO staff (id, telegram_id, name, role, active, created_at, updated_at) "
+        "VALUES (1, 9002, 'Mia', 'manager', true, :now, :now)",
+        now=now,
+    )
+    await cli_helpers.execute(
+        database_url,
+        "INSERT INTO products (id, sku, sku_key, barcode, barcode_key, name, price_minor, stock, low_stock_alerted, "
+        "archived, created_at, updated_at) VALUES (1, 'MILK1', 'milk1', '4006381333931', '4006381333931', "
+        "'Whole milk', 150, 9, false, false, :now, :now)",
+        now=now,
+    )
+    await cli_helpers.execute(
+        database_url, "INSERT INTO carts (id, chat_id, version, updated_at) VALUES (1, 9003, 2, :now)", now=now
+    )
+    await cli_helpers.execute(
+        database_url, "INSERT INTO cart_lines (id, cart_id, product_id, quantity) VALUES (1, 1, 1, 3)"
+    )
+    before = await cli_helpers.table_contents(database_url)
+    await upgrade_async(database_url, "0008_quick_pins")
+    after = await cli_helpers.table_contents(database_url)
+    assert after.pop("quick_pins") == []
+    after.pop("alembic_version"), before.pop("alembic_version")
+    assert after == before

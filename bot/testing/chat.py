@@ -105,6 +105,40 @@ class ChatClient:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": command.end()}]
         return {"update_id": next(_update_ids), "message": message}
 
+    async def send_photo(self, content: bytes, caption: str | None = None, *, as_file: bool = False) -> None:
+        """Send a picture: a compressed photo, or with `as_file` an image sent as a document."""
+        file_id = self.fake.upload(content)
+        message: dict[str, Any] = {
+            "message_id": self.fake.next_id(),
+            "date": int(time.time()),
+            "chat": self._chat(),
+            "from": self._user(),
+        }
+        if as_file:
+            message["document"] = {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_name": "code.png",
+                "mime_type": "image/png",
+                "file_size": len(content),
+            }
+        else:
+            size = {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 800, "height": 600}
+            message["photo"] = [{**size, "file_size": len(content)}]
+        if caption is not None:
+            message["caption"] = caption
+        await self._process({"update_id": next(_update_ids), "message": message})
+
+    async def inline(self, query: str) -> dict[str, Any] | None:
+        """Type `@bot query` in any chat; returns what the bot answered (None: no answer at all)."""
+        query_id = f"iq{next(_update_ids)}"
+        update = {
+            "update_id": next(_update_ids),
+            "inline_query": {"id": query_id, "from": self._user(), "query": query, "offset": ""},
+        }
+        await self._process(update)
+        return self.fake.inline_answers.get(query_id)
+
     async def tap(self, label: str, *, message: StoredMessage | None = None) -> dict[str, Any] | None:
         """Press a button by its exact label (or else a regex search) on the newest keyboard.
 

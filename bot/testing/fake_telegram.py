@@ -175,6 +175,8 @@ class FakeTelegram(BaseRequest):
     messages: dict[tuple[int, int], StoredMessage] = field(default_factory=dict)
     commands: dict[str, list[dict]] = field(default_factory=dict)  # scope (json) -> commands
     answered_queries: dict[str, dict] = field(default_factory=dict)
+    inline_answers: dict[str, dict] = field(default_factory=dict)  # inline query id -> answerInlineQuery
+    files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content, for getFile and downloads
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
     # Slow replies on demand: a request for a held chat waits until its gate is set (hold()).
     held: dict[int, asyncio.Event] = field(default_factory=dict)
@@ -194,6 +196,9 @@ class FakeTelegram(BaseRequest):
     async def do_request(
         self, url: str, method: str, request_data: RequestData | None = None, **_timeouts
     ) -> tuple[int, bytes]:
+        if "/file/bot" in url:  # a download of a file getFile described
+            content = self.files.get(url.rsplit("/", 1)[-1])
+            return (200, content) if content is not None else self._error(404, "Not Found: file")
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         files = request_data.multipart_data if request_data and request_data.contains_files else {}
@@ -231,6 +236,12 @@ class FakeTelegram(BaseRequest):
     def reply_seen(self, chat_id: int) -> asyncio.Event:
         """An event set when the bot next sends a message to this chat."""
         return self._reply_waiters.setdefault(chat_id, asyncio.Event())
+
+    def upload(self, content: bytes) -> str:
+        """Keep a file a user sends (a photo) and return its file_id, as Telegram's servers do."""
+        file_id = f"file{self.next_id()}"
+        self.files[file_id] = content
+        return file_id
 
     # --- validation --------------------------------------------------------------------------
     @staticmethod
@@ -333,6 +344,30 @@ class FakeTelegram(BaseRequest):
 
     def _api_sendDocument(self, params, files):
         return self._send_file(params, files, "document", "document")
+
+    def _api_getFile(self, params, files):
+        file_id = str(params.get("file_id", ""))
+        content = self.files.get(file_id)
+        if content is None:
+            raise BadRequest("wrong file_id or the file is temporarily unavailable")
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(content), "file_path": file_id}
+
+    def _api_answerInlineQuery(self, params, files):
+        query_id = str(params["inline_query_id"])
+        if query_id in self.inline_answers:
+            raise BadRequest("query is too old and response timeout expired or query ID is invalid")
+        results = params.get("results", [])
+        if isinstance(results, str):
+            results = json.loads(results)
+        if len(results) > 50:
+            raise BadRequest("RESULTS_TOO_MUCH")
+        for result in results:
+            content = result.get("input_message_content") or {}
+            self._check_text(str(content.get("message_text", "")), MAX_TEXT, "message")
+            if not result.get("title") or len(str(result.get("id", "")).encode()) > 64:
+                raise BadRequest("RESULT_ID_INVALID or empty title")
+        self.inline_answers[query_id] = {**params, "results": results}
+        return True
 
     def _api_answerCallbackQuery(self, params, files):
         query_id = str(params["callback_query_id"])

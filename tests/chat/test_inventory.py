@@ -254,7 +254,7 @@ async def test_typing_skip_in_the_add_dialog_skips(manager, session_factory):
 
 async def test_edit_usage_unknown_and_forged_buttons(manager, cashier, session_factory):
     await manager.send("/edit")
-    assert "Usage: /edit <sku or id>" in manager.text
+    assert "Usage: /edit <sku, barcode, id or name>" in manager.text
     await manager.send("/edit NOPE")
     assert "No product with SKU" in manager.text
     answer = await manager.press("edit:f:999999:2")
@@ -280,7 +280,7 @@ async def test_price(manager, session_factory):
     await manager.send("/price NOPE 2")
     assert "No product with SKU" in manager.text
     await manager.send("/price MILK-1")
-    assert "Usage: /price <sku> <price>" in manager.text
+    assert "Usage: /price <sku, barcode, id or name> <price>" in manager.text
     assert (await fetch(session_factory, "MILK-1")).price_minor == 110
     assert [e.action for e in await audit_actions(session_factory)].count("price") == 1
 
@@ -294,7 +294,7 @@ async def test_restock_records_a_movement_with_who_and_note(manager, session_fac
     assert last.staff_id is not None
     for bad in ("/restock MILK-1 0", "/restock MILK-1 -3", "/restock MILK-1 ten"):
         await manager.send(bad)
-        assert "Usage: /restock <sku> <qty> [note]" in manager.text
+        assert "Usage: /restock <sku, barcode, id or name> <qty> [note]" in manager.text
     await manager.send("/restock MILK-1")
     assert "Usage: /restock" in manager.text
     await manager.send("/restock NOPE 3")
@@ -307,7 +307,10 @@ async def test_restock_records_a_movement_with_who_and_note(manager, session_fac
 async def test_adjust_needs_a_reason_and_never_goes_below_zero(manager, session_factory):
     item = await product(session_factory, name="Eggs", sku="EGG-6", stock=5)
     await manager.send("/adjust EGG-6 -2")
-    assert "A reason is required" in manager.text and "Usage: /adjust <sku> <±qty> <reason>" in manager.text
+    assert (
+        "A reason is required" in manager.text
+        and "Usage: /adjust <sku, barcode, id or name> <±qty> <reason>" in manager.text
+    )
     await manager.send("/adjust EGG-6 -6 broken")
     assert "cannot take away 6" in manager.text
     await manager.send("/adjust EGG-6 0 recount")
@@ -338,7 +341,7 @@ async def test_archive_and_unarchive(manager, session_factory):
     assert "back on sale" in manager.text
     assert not (await fetch(session_factory, "MILK-1")).archived
     await manager.send("/archive")
-    assert "Usage: /archive <sku>" in manager.text
+    assert "Usage: /archive <sku, barcode, id or name>" in manager.text
     await manager.send("/unarchive NOPE")
     assert "No product with SKU" in manager.text
     assert [e.action for e in await audit_actions(session_factory)][-2:] == ["archive", "unarchive"]
@@ -399,6 +402,6 @@ async def test_unknown_product_lookup_by_number_falls_back_to_id(manager, sessio
     await manager.send(f"/restock {item.id} 1")
     assert "stock 4" in manager.text
     await manager.send("/restock 424242 1")
-    assert "No product with SKU or id" in manager.text
+    assert "No product with SKU, barcode, id or name" in manager.text
     with pytest.raises(NotFound):
         await fetch(session_factory, "424242")

@@ -78,7 +78,10 @@ def product_card(
         button(str(qty), cb("nav", "noop")),
         button("+", cb(NS, "p", product.id, qty + 1, *(back or ()))),
     ]
-    add = [button(f"Add {qty} to cart", cb(NS, "add", product.id, qty))]
+    add = [
+        button(f"Add {qty} to cart", cb(NS, "add", product.id, qty)),
+        button(f"Add {qty} · check out", cb("co", "add", product.id, qty)),
+    ]
     facts = lines(facts, "", "<i>Type a number to set the quantity.</i>")
     return facts, keyboard([stepper, add, cart_row, back_row])
 

@@ -1,4 +1,8 @@
-"""/checkout: review → customer → payment → cash tendered → Confirm → receipt.
+"""/checkout: review → payment (the customer a button there) → cash tendered → Confirm → receipt.
+
+With no customer chosen the checkout goes straight to the payment: cash by a tap on Exact or on
+the next round notes above the total, or any amount typed; Card; Mobile money; and "Customer" to
+find or register one first. A product card's "Add N · check out" adds and comes here at once.
 
 A ConversationHandler per chat and user. What the cashier chose so far (customer, payment, cash)
 is a draft in chat_data; the cart itself stays in the database and is re-read at every step.
@@ -28,7 +32,7 @@ from db import customers as customers_db
 from db.carts import CartView
 from db.errors import Conflict, InvalidInput, OutOfStock, PosError, StaleCart, TotalChanged
 from db.models import PaymentMethod, Role
-from db.money import parse_money, to_decimal
+from db.money import parse_money, round_cash_amounts, to_decimal
 from handlers.access import open_dialog, pressed, requires
 from handlers.cart import EMPTY, FOREIGN_CART, cart_lines, cart_screen, own_cart
 from handlers.context import PosContext
@@ -42,6 +46,7 @@ from handlers.customers import (
     phone_owner,
 )
 from handlers.render import (
+    CB_INT_MAX,
     button,
     cb,
     cb_args,
@@ -141,12 +146,24 @@ def _heading(view: CartView, draft: Draft, currency: str) -> str:
     )
 
 
-def _payment_screen(view: CartView, draft: Draft, currency: str) -> tuple[str, InlineKeyboardMarkup]:
-    rows = [
-        [button(payment_label(method), cb(NS, "pay", index)) for index, method in enumerate(METHODS)],
-        _cancel_row(),
+def _cash_row(view: CartView, currency: str) -> list[InlineKeyboardButton]:
+    """Exact, then the next round amounts above the total: each a tap to pay that much cash."""
+    amounts = [view.total_minor, *round_cash_amounts(view.total_minor, currency)]
+    return [
+        button(
+            f"💵 Exact {money(amount, currency)}" if amount == view.total_minor else money(amount, currency),
+            cb(NS, "cash", amount),
+        )
+        for amount in amounts
+        if 0 < amount <= CB_INT_MAX  # a total beyond a button's number is typed
     ]
-    return lines(_heading(view, draft, currency), "", "How does the customer pay?"), keyboard(rows)
+
+
+def _payment_screen(view: CartView, draft: Draft, currency: str) -> tuple[str, InlineKeyboardMarkup]:
+    others = [button(payment_label(m), cb(NS, "pay", METHODS.index(m))) for m in METHODS if m is not PaymentMethod.CASH]
+    rows = [_cash_row(view, currency), others, [button("👤 Customer", cb(NS, "cust")), *_cancel_row()]]
+    ask = "How does the customer pay? Tap the cash handed over, or type the amount."
+    return lines(_heading(view, draft, currency), "", ask), keyboard(rows)
 
 
 def _confirm_screen(view: CartView, draft: Draft, currency: str, number: int) -> tuple[str, InlineKeyboardMarkup]:
@@ -286,6 +303,11 @@ async def start(update: Update, context: PosContext) -> str | int | None:
             )
             await show(update, context, *cart_screen(view, context.currency))
             return None
+    return await _begin(update, context, view)
+
+
+async def _begin(update: Update, context: PosContext, view: CartView) -> str | int | None:
+    """A new checkout of the cart as it is now."""
     _drop(update, context)
     if view.is_empty:
         await show(update, context, EMPTY)
@@ -296,8 +318,27 @@ async def start(update: Update, context: PosContext) -> str | int | None:
     return await _review(update, context, view)
 
 
-async def _review(update: Update, context: PosContext, view: CartView) -> str:
-    """The first step: the cart, and who the customer is; first, products no longer on sale."""
+@requires(Role.CASHIER)
+async def add_and_check_out(update: Update, context: PosContext) -> str | int | None:
+    """ "Add N · check out" on a product card: into the cart, then straight to the payment."""
+    args = await pressed(update, context, NS, "add", 2)
+    if args is None:
+        return None
+    if newcustomer_open(update, context):
+        await refuse(update, context, "Finish registering the customer first, or /cancel it.")
+        return None
+    product_id, qty = args
+    try:
+        async with context.transaction() as session:
+            view = await carts_db.add_item(session, chat_id=update.effective_chat.id, product_id=product_id, qty=qty)
+    except PosError as err:
+        await refuse(update, context, err.message)
+        return None
+    return await _begin(update, context, view)
+
+
+async def _review(update: Update, context: PosContext, view: CartView) -> str | int | None:
+    """The first step: products no longer on sale, if any; else straight on to the payment."""
     archived = [line for line in view.lines if line.archived]
     if archived:
         names = ", ".join(f"“{esc(clip(line.name, 48))}”" for line in archived[:10])
@@ -312,7 +353,23 @@ async def _review(update: Update, context: PosContext, view: CartView) -> str:
         rows = [[button("Remove and continue", cb(NS, "drop", view.cart_id, view.version))], _cancel_row()]
         await show(update, context, text, keyboard(rows))
         return ARCHIVED
-    text = lines("🧾 <b>Checkout</b>", cart_lines(view, context.currency), "", "Who is the customer?")
+    draft = _draft(update, context)
+    if draft is None:
+        await refuse(update, context, NOT_OPEN)
+        return END
+    return await _next_screen(update, context, draft, view)
+
+
+@requires(Role.CASHIER)
+async def choose_customer(update: Update, context: PosContext) -> str | int | None:
+    """ "Customer" on the payment screen: none, find or new; then back to the payment."""
+    draft = await _open_draft(update, context)
+    if draft is None:
+        return END
+    view = await _read_cart(update, context)
+    if view is None:
+        return None
+    text = lines(_heading(view, draft, context.currency), "", "Who is the customer?")
     await show(update, context, text, keyboard(_customer_rows()))
     return CUSTOMER
 
@@ -504,8 +561,25 @@ async def pay(update: Update, context: PosContext) -> str | int | None:
 
 
 @requires(Role.CASHIER)
+async def cash(update: Update, context: PosContext) -> str | int | None:
+    """Exact or a round amount on the payment screen: that much cash tendered (below a total that
+    has grown since, the cash step asks for the amount)."""
+    draft = await _open_draft(update, context)
+    if draft is None:
+        return END
+    args = await pressed(update, context, NS, "cash", 1)
+    if args is None:
+        return None
+    if args[0] < 0:
+        await refuse(update, context, STALE_BUTTON)
+        return None
+    draft.method, draft.tendered_minor = PaymentMethod.CASH, args[0]
+    return await _next_screen(update, context, draft)
+
+
+@requires(Role.CASHIER)
 async def tendered(update: Update, context: PosContext) -> str | int | None:
-    """The cash tendered, typed: at least the total, then the change is shown."""
+    """The cash tendered, typed at the payment or the cash step: at least the total, then the change."""
     draft = await _open_draft(update, context)
     if draft is None:
         return END
@@ -526,7 +600,7 @@ async def tendered(update: Update, context: PosContext) -> str | int | None:
             f"<b>{money(view.total_minor, context.currency)}</b>. Type the cash tendered.",
         )
         return None
-    draft.tendered_minor = amount
+    draft.method, draft.tendered_minor = PaymentMethod.CASH, amount
     return await _next_screen(update, context, draft, view)
 
 
@@ -681,7 +755,7 @@ def handlers() -> list[BaseHandler]:
     with warnings.catch_warnings():  # per_message=False is meant: the dialog follows the chat and user
         warnings.filterwarnings("ignore", message=".*per_message.*", category=PTBUserWarning)
         dialog = ConversationHandler(
-            entry_points=[CommandHandler("checkout", start), on("go", start)],
+            entry_points=[CommandHandler("checkout", start), on("go", start), on("add", add_and_check_out)],
             states={
                 ARCHIVED: [on("drop", drop_archived)],
                 CUSTOMER: [on("none", no_customer), on("find", find_customer), on("new", new_customer)],
@@ -694,7 +768,12 @@ def handlers() -> list[BaseHandler]:
                 NEW_NAME: [MessageHandler(text, new_name)],
                 NEW_PHONE: [MessageHandler(text, new_phone), on("pick", pick_customer)],
                 NEW_EMAIL: [MessageHandler(text, new_email)],
-                PAYMENT: [on("pay", pay)],
+                PAYMENT: [
+                    on("pay", pay),
+                    on("cash", cash),
+                    on("cust", choose_customer),
+                    MessageHandler(text, tendered),
+                ],
                 TENDERED: [MessageHandler(text, tendered)],
                 CONFIRM: [on("ok", confirm)],
             },

@@ -150,6 +150,18 @@ class Transcript:
         await self.client.tap(label)
         self._record(before)
 
+    async def send_photo(self, content: bytes, what: str) -> None:
+        before = self._snapshot()
+        self.lines.append(f"> (photo of {what})")
+        self.client.last_answer = None
+        await self.client.send_photo(content)
+        self._record(before)
+
+    @property
+    def interactions(self) -> int:
+        """Messages typed or sent and buttons tapped: each one a round trip to Telegram."""
+        return sum(1 for line in self.lines if line.startswith("> "))
+
     def text(self) -> str:
         return "\n".join(self.lines).rstrip() + "\n"
 

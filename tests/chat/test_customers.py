@@ -20,6 +20,7 @@ async def test_find_by_name_then_card_with_recent_purchases(cashier, session_fac
     tea = await product(session_factory, name="Tea", price_minor=300, stock=10)
     await fill(session_factory, CASHIER_ID, (tea, 2))
     await cashier.send("/checkout")
+    await cashier.tap("👤 Customer")
     await cashier.tap("Find customer")
     await cashier.send("archer")
     await cashier.tap("Ann Archer")
@@ -132,7 +133,7 @@ async def test_checkout_waits_for_an_open_registration(cashier, session_factory)
     assert "Phone number of Gus?" in cashier.text
     await cashier.send("/cancel")
     await cashier.send("/checkout")
-    assert "Who is the customer?" in cashier.text
+    assert "How does the customer pay?" in cashier.text
 
 
 async def test_hostile_customer_names_show_literally(cashier, session_factory):

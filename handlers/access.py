@@ -77,15 +77,15 @@ async def guard(update: Update, context: PosContext) -> None:
 async def _refuse_stranger(update: Update, context: PosContext, user_id: int) -> None:
     """One polite refusal with the user's id, in the form the update asks for (or none)."""
     chat = update.effective_chat
+    if update.inline_query is not None:  # no products, no prices: an empty list, not cached
+        await update.inline_query.answer([], cache_time=0, is_personal=True)
+        return
     if update.callback_query is None and (update.message is None or not addressed_to_bot(update, context)):
         return  # an edit of an already refused message, or chatter in a group
     if not _refusal_due(context, user_id, chat.id if chat else None):
         await answer(update, context)  # a press still stops its spinner, silently
         return
     log.info("refused user %s (not active staff) in chat %s", user_id, chat.id if chat else None)
-    if update.inline_query is not None:  # no products, no prices: an empty list, not cached
-        await update.inline_query.answer([], cache_time=0, is_personal=True)
-        return
     if update.callback_query is not None:
         await answer(
             update, context, f"You are not on this shop's staff list. Your Telegram id is {user_id}.", alert=True

@@ -138,7 +138,7 @@ async def test_card_stepper_and_add_to_cart(cashier, session_factory):
         "",
         "Type a number to set the quantity.",
     ]
-    assert cashier.buttons == ["−", "1", "+", "Add 1 to cart", "🛒 Cart"]
+    assert cashier.buttons == ["−", "1", "+", "Add 1 to cart", "Add 1 · check out", "🛒 Cart"]
     await cashier.tap("−")
     assert cashier.last_answer["text"] == "At least 1." and "Add 1 to cart" in cashier.buttons
     await cashier.tap("+")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from db.errors import InvalidInput
-from db.money import accepted_forms, format_money, parse_money
+from db.money import accepted_forms, format_money, parse_money, round_cash_amounts
 
 
 @pytest.mark.parametrize(
@@ -64,3 +64,21 @@ def test_sums_stay_exact():
 )
 def test_format(minor, currency, shown):
     assert format_money(minor, currency) == shown
+
+
+# --- the cash screen's quick amounts -------------------------------------------------------------
+def test_round_cash_amounts_are_the_next_notes_above_the_total():
+    assert round_cash_amounts(620, "USD") == [1000, 2000, 5000]  # $6.20: $10, $20, $50
+    assert round_cash_amounts(1000, "USD") == [2000, 5000, 10000]  # strictly above: Exact covers $10
+    assert round_cash_amounts(99, "USD") == [100, 200, 500]
+    assert round_cash_amounts(12_345, "USD") == [20_000, 30_000, 40_000]  # past $100: hundreds
+    assert round_cash_amounts(620, "EUR") == [1000, 2000, 5000]
+    assert round_cash_amounts(1_200, "GBP") == [2000, 5000, 10_000]
+    assert round_cash_amounts(620, "JPY") == [1000, 2000, 5000]  # no decimals: ¥620 → ¥1,000 …
+
+
+def test_round_cash_amounts_fall_back_to_a_1_2_5_series_scaled_to_the_decimals():
+    assert round_cash_amounts(620, "XOF") == [1000, 2000, 5000]  # 0 decimals, notes not listed
+    assert round_cash_amounts(620, "KWD") == [1000, 2000, 5000]  # 3 decimals: 0.620 → 1, 2, 5 dinars
+    assert round_cash_amounts(4_321, "KWD") == [5000, 10_000, 20_000]
+    assert round_cash_amounts(0, "USD") == [] and round_cash_amounts(-5, "XOF") == []

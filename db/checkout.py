@@ -17,22 +17,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from db import audit, money
+from db import money, pricing
 from db.carts import check_chat_id
-from db.catalog import MAX_QTY, clean_text, get_by_sku, get_product, is_row_id, label, require_int
+from db.catalog import MAX_QTY, get_by_sku, get_product, is_row_id, label, require_int
 from db.customers import get_customer
-from db.errors import Conflict, Forbidden, InvalidInput, NotFound, OutOfStock, Shortage, StaleCart, TotalChanged
+from db.errors import Forbidden, InvalidInput, NotFound, OutOfStock, Shortage, StaleCart, TotalChanged
 from db.models import (
     Cart,
     CartLine,
+    Counter,
     Customer,
+    Discount,
     MovementReason,
+    Payment,
     PaymentMethod,
     Product,
+    Refund,
     Sale,
     SaleLine,
     SaleStatus,
@@ -41,9 +47,11 @@ from db.models import (
     utcnow,
 )
 from db.pagination import CursorPage, keyset_page
-from db.stock import change_stock, clear_alert_if_recovered, effective_threshold, move_stock
+from db.stock import change_stock, effective_threshold
+from db.taxes import rates_for, tax_breakdown
 
 MAX_TENDERED_MINOR = 10**15
+RECEIPT_COUNTER = "receipt"
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,14 @@ def idempotency_key(cart_id: int, version: int) -> str:
 def _sale_query() -> Select[Any]:
     return (
         select(Sale)
-        .options(selectinload(Sale.lines), selectinload(Sale.cashier), selectinload(Sale.customer))
+        .options(
+            selectinload(Sale.lines),
+            selectinload(Sale.cashier),
+            selectinload(Sale.customer),
+            selectinload(Sale.payments),
+            selectinload(Sale.discounts),
+            selectinload(Sale.refunds).selectinload(Refund.lines),
+        )
         .execution_options(populate_existing=True)
     )
 
@@ -70,17 +85,163 @@ async def _sale_by_key(session: AsyncSession, key: str) -> Sale | None:
     return await session.scalar(_sale_query().where(Sale.idempotency_key == key))
 
 
-def _check_payment(method: Any, tendered_minor: Any, total_minor: int, currency: str) -> tuple[int | None, int | None]:
-    """(tendered, change) for the sale row."""
-    if method is not PaymentMethod.CASH:
-        return None, None
-    if tendered_minor is None:
-        raise InvalidInput("Enter the cash tendered.")
-    tendered = require_int(tendered_minor, "The cash tendered", lo=0, hi=MAX_TENDERED_MINOR)
-    if tendered < total_minor:
-        short = money.format_money(total_minor - tendered, currency)
-        raise InvalidInput(f"Cash tendered is {short} short of the total {money.format_money(total_minor, currency)}.")
-    return tendered, tendered - total_minor
+def _check_payments(payments: Sequence[pricing.PaymentIn], total_minor: int, currency: str) -> list[pricing.PaymentIn]:
+    """The payments as recorded: they add up to the total exactly; change comes only from cash."""
+    if not payments:
+        raise InvalidInput("Choose how the customer pays.")
+    checked = []
+    for part in payments:
+        try:
+            method = PaymentMethod(part.method)
+        except ValueError:
+            raise InvalidInput(f"Unknown payment method “{str(part.method)[:16]}”.") from None
+        amount = require_int(part.amount_minor, "A payment", lo=0, hi=MAX_TENDERED_MINOR)
+        tendered = None
+        if method is PaymentMethod.CASH:
+            if part.tendered_minor is None:
+                raise InvalidInput("Enter the cash tendered.")
+            tendered = require_int(part.tendered_minor, "The cash tendered", lo=0, hi=MAX_TENDERED_MINOR)
+            if tendered < amount:
+                short = money.format_money(amount - tendered, currency)
+                raise InvalidInput(
+                    f"Cash tendered is {short} short of the total {money.format_money(amount, currency)}."
+                )
+        checked.append(pricing.PaymentIn(method=method.value, amount_minor=amount, tendered_minor=tendered))
+    paid = sum(p.amount_minor for p in checked)
+    if paid != total_minor or (len(checked) > 1 and any(p.amount_minor == 0 for p in checked)):
+        raise StaleCart(
+            f"The payments add up to {money.format_money(paid, currency)}, not the total "
+            f"{money.format_money(total_minor, currency)}. Check the cart and try again."
+        )
+    return checked
+
+
+@dataclass(frozen=True)
+class QuotedLine:
+    product_id: int
+    name: str
+    sku: str
+    unit_price_minor: int
+    quantity: int
+    tax_name: str
+    priced: pricing.PricedLine
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A cart priced as checkout would record it now: the lines, their tax and discounts."""
+
+    lines: list[QuotedLine]
+    cart: pricing.PricedCart
+    cart_discount: Discount | None
+    line_discounts: dict[int, Discount]  # product id -> its line discount
+
+    @property
+    def total_minor(self) -> int:
+        return self.cart.total_minor
+
+    def tax_by_name(self) -> list[tuple[str, int, int, int]]:
+        """(name, rate_bp, tax, net of tax) per rate, lowest rate first."""
+        return tax_breakdown(
+            (line.tax_name, line.priced.rate_bp, line.priced.tax_minor, line.priced.total_minor) for line in self.lines
+        )
+
+
+def discount_rule(discount: Discount | None) -> pricing.DiscountRule | None:
+    if discount is None:
+        return None
+    return pricing.DiscountRule(percent_bp=discount.percent_bp, amount_minor=discount.amount_minor)
+
+
+class _Item(NamedTuple):
+    """One product being sold, at today's price (a cart line or an API sale line)."""
+
+    product_id: int
+    quantity: int
+    name: str
+    sku: str
+    price_minor: int
+
+
+async def quote_items(
+    session: AsyncSession,
+    items: Sequence[_Item],
+    *,
+    prices_include_tax: bool,
+    line_discounts: dict[int, Discount] | None = None,
+    cart_discount: Discount | None = None,
+) -> Quote:
+    """Price ``items`` with each product's rate now and the given discounts (by product id)."""
+    line_discounts = line_discounts or {}
+    rates = await rates_for(session, [item.product_id for item in items])
+    inputs = [
+        pricing.LineIn(
+            unit_price_minor=item.price_minor,
+            quantity=item.quantity,
+            rate_bp=rates[item.product_id].rate_bp,
+            discount=discount_rule(line_discounts.get(item.product_id)),
+        )
+        for item in items
+    ]
+    priced = pricing.price_cart(
+        inputs, cart_discount=discount_rule(cart_discount), prices_include_tax=prices_include_tax
+    )
+    lines = [
+        QuotedLine(
+            product_id=item.product_id,
+            name=item.name,
+            sku=item.sku,
+            unit_price_minor=item.price_minor,
+            quantity=item.quantity,
+            tax_name=rates[item.product_id].name,
+            priced=line,
+        )
+        for item, line in zip(items, priced.lines, strict=True)
+    ]
+    return Quote(lines=lines, cart=priced, cart_discount=cart_discount, line_discounts=line_discounts)
+
+
+async def quote_cart(session: AsyncSession, *, cart_id: int, prices_include_tax: bool) -> Quote:
+    """Price the cart's lines (product-id order) with today's prices, rates and its discounts."""
+    rows = (
+        await session.execute(
+            select(CartLine.id, CartLine.product_id, CartLine.quantity, Product.name, Product.sku, Product.price_minor)
+            .join(Product, Product.id == CartLine.product_id)
+            .where(CartLine.cart_id == cart_id)
+            .order_by(CartLine.product_id)
+        )
+    ).all()
+    discounts = list((await session.scalars(select(Discount).where(Discount.cart_id == cart_id))).all())
+    by_line = {d.cart_line_id: d for d in discounts if d.cart_line_id is not None}
+    return await quote_items(
+        session,
+        [_Item(row.product_id, row.quantity, row.name, row.sku, row.price_minor) for row in rows],
+        prices_include_tax=prices_include_tax,
+        line_discounts={row.product_id: by_line[row.id] for row in rows if row.id in by_line},
+        cart_discount=next((d for d in discounts if d.cart_line_id is None), None),
+    )
+
+
+async def claim_receipt_number(session: AsyncSession) -> int:
+    """The next receipt number, claimed in the caller's transaction.
+
+    An UPDATE of one counter row: it holds the row lock until the transaction ends, so numbers are
+    handed out in commit order, and a rollback gives the number back (no gap, no reuse). Call it
+    as late as possible in the transaction: it serialises checkouts from here to the commit.
+    """
+    claim = (
+        update(Counter).where(Counter.name == RECEIPT_COUNTER).values(value=Counter.value + 1).returning(Counter.value)
+    )
+    number = await session.scalar(claim)
+    if number is None:  # a database created without migrations (tests): start after the highest
+        start = select(func.coalesce(func.max(Sale.number), 0)).scalar_subquery()
+        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        await session.execute(
+            insert(Counter).values(name=RECEIPT_COUNTER, value=start).on_conflict_do_nothing(index_elements=["name"])
+        )
+        number = await session.scalar(claim)
+    assert number is not None
+    return number
 
 
 async def checkout(
@@ -89,26 +250,31 @@ async def checkout(
     chat_id: int,
     expected_version: int,
     cashier: Staff,
-    payment_method: PaymentMethod,
-    tendered_minor: int | None,
     currency: str,
     default_low_stock_threshold: int,
-    customer_id: int | None = None,
+    payment_method: PaymentMethod | None = None,
+    tendered_minor: int | None = None,
+    payments: Sequence[pricing.PaymentIn] | None = None,
+    prices_include_tax: bool = True,
     expected_total_minor: int | None = None,
+    customer_id: int | None = None,
 ) -> CheckoutResult:
     """Ring up the chat's cart as it was at ``expected_version``; see the module docstring.
 
-    ``expected_total_minor`` is the total the cashier was shown: a cart whose prices changed since
-    (a manager's /price between the screen and the tap) raises TotalChanged and records nothing.
+    Paid by ``payments`` (a split), or by one ``payment_method`` for the whole total.
+    ``expected_total_minor`` is the total the cashier was shown: a cart whose total changed since
+    (a price, a tax rate or a discount between the screen and the tap) raises TotalChanged and
+    records nothing.
     """
     chat_id = check_chat_id(chat_id)
     expected_version = require_int(expected_version, "The cart version", lo=1, hi=2**31 - 1)
     if not isinstance(cashier, Staff) or not cashier.active:
         raise Forbidden("Only active staff can check out.")
-    try:
-        method = PaymentMethod(payment_method)
-    except ValueError:
-        raise InvalidInput(f"Unknown payment method “{payment_method}”.") from None
+    if payments is None:
+        try:
+            method = PaymentMethod(payment_method)
+        except ValueError:
+            raise InvalidInput(f"Unknown payment method “{payment_method}”.") from None
     if not isinstance(currency, str) or not money.is_known_currency(currency):
         raise InvalidInput(f"Unknown currency “{currency}”.")
     default_low_stock_threshold = require_int(
@@ -142,18 +308,12 @@ async def checkout(
     cart = await session.scalar(select(Cart).where(Cart.id == cart.id).execution_options(populate_existing=True))
     assert cart is not None
 
-    # (3) What is being sold, at today's prices, in the order the cashier added it.
-    rows = (
-        await session.execute(
-            select(CartLine.product_id, CartLine.quantity, Product.name, Product.sku, Product.price_minor)
-            .join(Product, Product.id == CartLine.product_id)
-            .where(CartLine.cart_id == cart.id)
-            .order_by(CartLine.id)
-        )
-    ).all()
+    # (3) What is being sold, at today's prices, rates and discounts.
+    quote = await quote_cart(session, cart_id=cart.id, prices_include_tax=bool(prices_include_tax))
+    rows = quote.lines
     if not rows:
         raise InvalidInput("The cart is empty.")
-    total_minor = sum(row.price_minor * row.quantity for row in rows)
+    total_minor = quote.total_minor
     if expected_total_minor is not None and total_minor != expected_total_minor:
         shown, now = (money.format_money(v, currency) for v in (expected_total_minor, total_minor))
         raise TotalChanged(
@@ -166,13 +326,15 @@ async def checkout(
     elif await session.get(Customer, require_int(customer_id, "The customer id", lo=1, hi=2**63 - 1)) is None:
         raise NotFound(f"No customer #{customer_id}.")
 
+    if payments is None:
+        tendered = tendered_minor if method is PaymentMethod.CASH else None
+        payments = [pricing.PaymentIn(method=method.value, amount_minor=quote.total_minor, tendered_minor=tendered)]
     crossed = await _record_sale(
         session,
-        items=rows,
+        quote=quote,
         cashier=cashier,
         chat_id=chat_id,
-        method=method,
-        tendered_minor=tendered_minor,
+        payments=payments,
         currency=currency,
         customer_id=customer_id,
         key=key,
@@ -187,34 +349,25 @@ async def checkout(
     return CheckoutResult(sale=recorded, already_recorded=False, low_stock_crossed=crossed)
 
 
-class _Item(NamedTuple):
-    """One product being sold, at today's price (a cart line or an API sale line)."""
-
-    product_id: int
-    quantity: int
-    name: str
-    sku: str
-    price_minor: int
-
-
 async def _record_sale(
     session: AsyncSession,
     *,
-    items: Sequence[Any],
+    quote: Quote,
     cashier: Staff,
     chat_id: int,
-    method: PaymentMethod,
-    tendered_minor: int | None,
+    payments: Sequence[pricing.PaymentIn],
     currency: str,
     customer_id: int | None,
     key: str,
     default_low_stock_threshold: int,
 ) -> list[Product]:
-    """Take the stock, check the payment and write the sale; the low-stock crossings it caused.
+    """Take the stock, check the payments, claim the receipt number and write the sale; the
+    low-stock crossings it caused.
 
     ``items`` are one per product, in the order the receipt lists them (the order they were added);
     stock is taken in product-id order whatever that order is (see the module docstring).
     """
+    items = quote.lines
     # (4) Take the stock; report every shortage at once. The caller's rollback undoes the rest.
     shortages = []
     for row in sorted(items, key=lambda item: item.product_id):
@@ -235,36 +388,59 @@ async def _record_sale(
         raise OutOfStock(shortages)
 
     # (5) Payment.
-    total_minor = sum(row.price_minor * row.quantity for row in items)
-    tendered, change = _check_payment(method, tendered_minor, total_minor, currency)
+    total_minor = quote.total_minor
+    parts = _check_payments(payments, total_minor, currency)
+    first = parts[0]
 
-    # (6) The sale, its lines and stock movements.
+    # (6) The receipt number: last, so its row lock is held only from here to the commit.
+    number = await claim_receipt_number(session)
+
+    # (7) The sale, its lines, payments and stock movements.
     sale = Sale(
+        number=number,
         cashier_id=cashier.id,
         customer_id=customer_id,
         chat_id=chat_id,
-        payment_method=method,
+        payment_method=PaymentMethod(first.method),
         currency=currency,
         total_minor=total_minor,
-        tendered_minor=tendered,
-        change_minor=change,
+        gross_minor=quote.cart.gross_minor,
+        discount_minor=quote.cart.discount_minor,
+        tax_minor=quote.cart.tax_minor,
+        prices_include_tax=quote.cart.prices_include_tax,
+        tendered_minor=first.tendered_minor,
+        change_minor=first.change_minor,
         status=SaleStatus.COMPLETED,
         idempotency_key=key,
     )
     session.add(sale)
     await session.flush()
-    for row in items:
+    for part in parts:
         session.add(
-            SaleLine(
+            Payment(
                 sale_id=sale.id,
-                product_id=row.product_id,
-                product_name=row.name,
-                sku=row.sku,
-                unit_price_minor=row.price_minor,
-                quantity=row.quantity,
-                line_total_minor=row.price_minor * row.quantity,
+                method=PaymentMethod(part.method),
+                amount_minor=part.amount_minor,
+                tendered_minor=part.tendered_minor,
+                change_minor=part.change_minor,
             )
         )
+    for row in items:
+        line = SaleLine(
+            sale_id=sale.id,
+            product_id=row.product_id,
+            product_name=row.name,
+            sku=row.sku,
+            unit_price_minor=row.unit_price_minor,
+            quantity=row.quantity,
+            line_total_minor=row.priced.total_minor,
+            line_discount_minor=row.priced.line_discount_minor,
+            cart_discount_minor=row.priced.cart_discount_minor,
+            tax_name=row.tax_name,
+            tax_rate_bp=row.priced.rate_bp,
+            tax_minor=row.priced.tax_minor,
+        )
+        session.add(line)
         session.add(
             StockMovement(
                 product_id=row.product_id,
@@ -272,11 +448,21 @@ async def _record_sale(
                 reason=MovementReason.SALE,
                 sale_id=sale.id,
                 staff_id=cashier.id,
-                note=f"sale #{sale.id}",
+                note=f"sale #{number}",
             )
         )
+        discount = quote.line_discounts.get(row.product_id)
+        if discount is not None:
+            await session.flush()
+            discount.sale_id, discount.sale_line_id = sale.id, line.id
+            discount.cart_id, discount.cart_line_id = None, None
+            discount.applied_minor = row.priced.line_discount_minor
+    if quote.cart_discount is not None:
+        quote.cart_discount.sale_id, quote.cart_discount.cart_id = sale.id, None
+        quote.cart_discount.applied_minor = quote.cart.cart_discount_minor
+    await session.flush()
 
-    # (7) Low-stock crossings. Our stock UPDATE holds each product's row lock, so a concurrent
+    # (8) Low-stock crossings. Our stock UPDATE holds each product's row lock, so a concurrent
     # sale of the same product sees our flag and does not alert twice.
     crossed = []
     for row in items:
@@ -327,6 +513,16 @@ async def list_sales(
     return list((await session.scalars(query)).all())
 
 
+async def get_sale_by_number(session: AsyncSession, *, number: int) -> Sale:
+    """The sale with this receipt number (the number people see and type)."""
+    if not is_row_id(number):
+        raise NotFound(f"No sale #{number}.")
+    sale = await session.scalar(_sale_query().where(Sale.number == number))
+    if sale is None:
+        raise NotFound(f"No sale #{number}.")
+    return sale
+
+
 async def refund_sale(
     session: AsyncSession,
     *,
@@ -335,40 +531,11 @@ async def refund_sale(
     default_threshold: int | None = None,
     reason: str = "",
 ) -> Sale:
-    """Refund a whole completed sale: its goods go back into stock."""
-    sale = await get_sale(session, sale_id=sale_id)
-    refunded_at = utcnow()
-    # Conditional, so two concurrent refunds of one sale cannot both restock it.
-    claim = await session.execute(
-        update(Sale)
-        .where(Sale.id == sale.id, Sale.status == SaleStatus.COMPLETED)
-        .values(status=SaleStatus.REFUNDED, refunded_at=refunded_at, refunded_by_id=actor.id if actor else None)
-        .execution_options(synchronize_session=False)
-    )
-    if claim.rowcount != 1:
-        sale = await get_sale(session, sale_id=sale.id)
-        when = f" on {sale.refunded_at:%Y-%m-%d %H:%M} UTC" if sale.refunded_at else ""
-        raise Conflict(f"Sale #{sale.id} was already refunded{when}.")
-    for line in sale.lines:
-        await move_stock(
-            session,
-            product_id=line.product_id,
-            delta=line.quantity,
-            reason=MovementReason.REFUND,
-            staff_id=actor.id if actor else None,
-            note=f"refund of sale #{sale.id}",
-            sale_id=sale.id,
-        )
-        clear_alert_if_recovered(await get_product(session, product_id=line.product_id), default_threshold)
-    await session.flush()
-    await audit.record(
-        session,
-        actor=actor,
-        action="refund",
-        details=f"sale #{sale.id}: {money.format_money(sale.total_minor, sale.currency)}"
-        + (f" ({reason})" if reason else ""),
-    )
-    return await get_sale(session, sale_id=sale.id)
+    """Refund all that is left of a sale, back to stock, the way it was paid (one tap)."""
+    from db.refunds import refund  # db.refunds builds on this module
+
+    await refund(session, sale_id=sale_id, lines=None, actor=actor, reason=reason, default_threshold=default_threshold)
+    return await get_sale(session, sale_id=sale_id)
 
 
 # --- sales from other systems (the REST API) ----------------------------------------------------
@@ -402,6 +569,7 @@ async def sell(
     currency: str,
     default_low_stock_threshold: int,
     customer_id: int | None = None,
+    prices_include_tax: bool = True,
 ) -> CheckoutResult:
     """Ring up ``lines`` at today's prices, by the same rules as a cart's checkout.
 
@@ -442,7 +610,8 @@ async def sell(
         _Item(pid, quantities[pid], products[pid].name, products[pid].sku, products[pid].price_minor)
         for pid in sorted(quantities)
     ]
-    total_minor = sum(item.price_minor * item.quantity for item in items)
+    quote = await quote_items(session, items, prices_include_tax=prices_include_tax)
+    total_minor = quote.total_minor
     amount = require_int(payment.amount_minor, "The payment amount", lo=0, hi=MAX_TENDERED_MINOR)
     if amount != total_minor:
         raise InvalidInput(
@@ -458,11 +627,10 @@ async def sell(
     key = f"api:{uuid.uuid4().hex}"
     crossed = await _record_sale(
         session,
-        items=items,
+        quote=quote,
         cashier=cashier,
         chat_id=NO_CHAT,
-        method=method,
-        tendered_minor=tendered,
+        payments=[pricing.PaymentIn(method=method.value, amount_minor=amount, tendered_minor=tendered)],
         currency=currency,
         customer_id=customer_id,
         key=key,
@@ -490,35 +658,24 @@ async def refund_lines(
     actor: Staff | None,
     default_threshold: int | None = None,
 ) -> Sale:
-    """A refund asked for line by line. Today a refund is the whole sale, back to stock and back
-    the way it was paid: any other request is refused, naming what is possible."""
-    sale = await get_sale(session, sale_id=sale_id)
-    reason = clean_text(reason, "The reason", max_len=255, required=False)
-    by_id = {line.id: line for line in sale.lines}
-    asked: dict[int, RefundLineRequest] = {}
+    """A refund asked for line by line (some units of some lines, each restocked or not)."""
+    from db.refunds import ReturnLine, refund  # db.refunds builds on this module
+
+    asked: dict[int, ReturnLine] = {}
     for request in lines:
-        line = by_id.get(request.sale_line_id)
-        if line is None:
-            raise InvalidInput(f"Sale #{sale.id} has no line #{request.sale_line_id}.")
         if request.sale_line_id in asked:
-            raise InvalidInput(f"Line #{line.id} is listed twice.")
-        if request.quantity != line.quantity:
-            raise InvalidInput(
-                f"Partial refunds are not available yet: refund all {line.quantity} of “{line.product_name}” "
-                f"(line #{line.id}), or nothing."
-            )
-        if not request.restock:
-            raise InvalidInput("Refunds that keep the goods out of stock are not available yet: set restock to true.")
-        asked[line.id] = request
-    missing = [line for line in sale.lines if line.id not in asked]
-    if missing:
-        names = ", ".join(f"#{line.id} “{line.product_name}”" for line in missing)
-        raise InvalidInput(f"Partial refunds are not available yet: list every line of the sale (also {names}).")
-    if method is not None and method != sale.payment_method:
-        raise InvalidInput(
-            f"Sale #{sale.id} was paid by {sale.payment_method.value}: today a refund goes back the same way."
-        )
-    return await refund_sale(session, sale_id=sale.id, actor=actor, default_threshold=default_threshold, reason=reason)
+            raise InvalidInput(f"Line #{request.sale_line_id} is listed twice.")
+        asked[request.sale_line_id] = ReturnLine(request.quantity, bool(request.restock))
+    await refund(
+        session,
+        sale_id=sale_id,
+        lines=asked,
+        method=method,
+        reason=reason,
+        actor=actor,
+        default_threshold=default_threshold,
+    )
+    return await get_sale(session, sale_id=sale_id)
 
 
 async def sales_page(

@@ -86,7 +86,25 @@ class PaymentMethod(enum.StrEnum):
 
 class SaleStatus(enum.StrEnum):
     COMPLETED = "completed"
+    PARTLY_REFUNDED = "partly_refunded"  # shown as "partially refunded"
     REFUNDED = "refunded"
+
+    @property
+    def label(self) -> str:
+        return "partially refunded" if self is SaleStatus.PARTLY_REFUNDED else self.value
+
+
+class ApprovalKind(enum.StrEnum):
+    DISCOUNT = "discount"
+    REFUND = "refund"
+
+
+class ApprovalStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    EXPIRED = "expired"
+    VOID = "void"  # the cart changed while it waited
 
 
 class MovementReason(enum.StrEnum):
@@ -133,11 +151,36 @@ def _key_default(field: str):
     return default
 
 
+class TaxRate(Base):
+    """A named tax rate. ``rate_bp`` is in hundredths of a percent: 7.25% is 725."""
+
+    __tablename__ = "tax_rates"
+    __table_args__ = (CheckConstraint("rate_bp >= 0 AND rate_bp <= 10000", name="rate_in_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    rate_bp: Mapped[int] = mapped_column(Integer)
+    # The store default (at most one row; db.taxes keeps it so).
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Counter(Base):
+    """A named counter claimed inside a transaction (the receipt number): a rollback gives the
+    number back, so numbers have no gaps, unlike a PostgreSQL sequence."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class Category(Base):
     __tablename__ = "categories"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
+    tax_rate_id: Mapped[int | None] = mapped_column(ForeignKey("tax_rates.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     products: Mapped[list[Product]] = relationship(back_populates="category", lazy="raise")
@@ -163,6 +206,8 @@ class Product(Base):
     )
     name: Mapped[str] = mapped_column(String(128))
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
+    # None: the category's rate, else the store default.
+    tax_rate_id: Mapped[int | None] = mapped_column(ForeignKey("tax_rates.id"))
     price_minor: Mapped[int] = mapped_column(BigInteger)
     stock: Mapped[int] = mapped_column(Integer, default=0)
     # None means "use the store's LOW_STOCK_THRESHOLD".
@@ -252,14 +297,23 @@ class Sale(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)  # the sale number on the receipt
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The receipt number people see and type: gapless, claimed from Counter "receipt" at checkout.
+    number: Mapped[int] = mapped_column(BigInteger, unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     cashier_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
+    # The first payment's method (kept for older readers); the payments table has every part.
     payment_method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"))
     currency: Mapped[str] = mapped_column(String(3))
-    total_minor: Mapped[int] = mapped_column(BigInteger)
+    total_minor: Mapped[int] = mapped_column(BigInteger)  # what the customer pays, tax included
+    # Shelf prices x quantities (tax as on the shelf), all discounts, and the tax inside total.
+    gross_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    discount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    tax_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    prices_include_tax: Mapped[bool] = mapped_column(Boolean, default=True)
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     tendered_minor: Mapped[int | None] = mapped_column(BigInteger)
     change_minor: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[SaleStatus] = mapped_column(_enum(SaleStatus, "sale_status"), default=SaleStatus.COMPLETED)
@@ -268,6 +322,9 @@ class Sale(Base):
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
 
     lines: Mapped[list[SaleLine]] = relationship(back_populates="sale", lazy="raise", order_by="SaleLine.id")
+    payments: Mapped[list[Payment]] = relationship(lazy="raise", order_by="Payment.id")
+    discounts: Mapped[list[Discount]] = relationship(lazy="raise", order_by="Discount.id")
+    refunds: Mapped[list[Refund]] = relationship(lazy="raise", order_by="Refund.id")
     cashier: Mapped[Staff] = relationship(lazy="raise", foreign_keys=[cashier_id])
     customer: Mapped[Customer | None] = relationship(lazy="raise")
 
@@ -281,6 +338,8 @@ class SaleLine(Base):
         # A sale's lines, and everything a report sums of them: reports read the lines of a
         # period's sales from this index alone, without visiting the table.
         Index("ix_sale_lines_sale_product", "sale_id", "product_id", "quantity", "line_total_minor"),
+        # Conditional UPDATEs keep this true under races; the constraint is the last guard.
+        CheckConstraint("refunded_quantity >= 0 AND refunded_quantity <= quantity", name="refunded_in_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -290,9 +349,126 @@ class SaleLine(Base):
     sku: Mapped[str] = mapped_column(String(64))
     unit_price_minor: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(Integer)
-    line_total_minor: Mapped[int] = mapped_column(BigInteger)
+    line_total_minor: Mapped[int] = mapped_column(BigInteger)  # what was paid for the line, tax included
+    line_discount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    cart_discount_minor: Mapped[int] = mapped_column(BigInteger, default=0)  # its share of the cart's
+    tax_name: Mapped[str] = mapped_column(String(32), default="")
+    tax_rate_bp: Mapped[int] = mapped_column(Integer, default=0)
+    tax_minor: Mapped[int] = mapped_column(BigInteger, default=0)  # inside line_total_minor
+    refunded_quantity: Mapped[int] = mapped_column(Integer, default=0)
 
     sale: Mapped[Sale] = relationship(back_populates="lines", lazy="raise")
+
+
+class Payment(Base):
+    """One part of a sale's payment; a sale's payments add up to its total exactly."""
+
+    __tablename__ = "payments"
+    __table_args__ = (CheckConstraint("amount_minor >= 0", name="amount_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sale_id: Mapped[int] = mapped_column(ForeignKey("sales.id"), index=True)
+    method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    tendered_minor: Mapped[int | None] = mapped_column(BigInteger)  # cash only
+    change_minor: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Discount(Base):
+    """A discount on a cart line (cart_line_id) or a whole cart, later recorded on the sale.
+
+    ``percent_bp`` (hundredths of a percent) or ``amount_minor``; ``applied_minor`` is what it
+    took off once the sale was priced.
+    """
+
+    __tablename__ = "discounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cart_id: Mapped[int | None] = mapped_column(ForeignKey("carts.id", ondelete="CASCADE"), index=True)
+    cart_line_id: Mapped[int | None] = mapped_column(ForeignKey("cart_lines.id", ondelete="CASCADE"))
+    sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id"), index=True)
+    sale_line_id: Mapped[int | None] = mapped_column(ForeignKey("sale_lines.id"))
+    percent_bp: Mapped[int | None] = mapped_column(Integer)
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    applied_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    reason: Mapped[str] = mapped_column(String(128))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Refund(Base):
+    """Money paid back for some units of some lines of one sale."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
+        Index("ix_refunds_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sale_id: Mapped[int] = mapped_column(ForeignKey("sales.id"), index=True)
+    method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    tax_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    reason: Mapped[str] = mapped_column(String(128), default="")
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    lines: Mapped[list[RefundLine]] = relationship(lazy="raise", order_by="RefundLine.id")
+
+
+class RefundLine(Base):
+    __tablename__ = "refund_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    refund_id: Mapped[int] = mapped_column(ForeignKey("refunds.id"), index=True)
+    sale_line_id: Mapped[int] = mapped_column(ForeignKey("sale_lines.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    tax_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    restock: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ApprovalRequest(Base):
+    """A cashier's action beyond their limit, waiting for a manager. The first answer wins."""
+
+    __tablename__ = "approval_requests"
+    __table_args__ = (Index("ix_approval_requests_status_expires", "status", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ApprovalKind] = mapped_column(_enum(ApprovalKind, "approval_kind"))
+    status: Mapped[ApprovalStatus] = mapped_column(
+        _enum(ApprovalStatus, "approval_status"), default=ApprovalStatus.PENDING
+    )
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)  # the cashier's chat
+    message_id: Mapped[int | None] = mapped_column(BigInteger)  # the cashier's waiting screen
+    cart_id: Mapped[int | None] = mapped_column(ForeignKey("carts.id", ondelete="SET NULL"))
+    cart_version: Mapped[int | None] = mapped_column(Integer)
+    sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id"))
+    payload: Mapped[str] = mapped_column(Text, default="{}")  # JSON: what was asked
+    summary: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    messages: Mapped[list[ApprovalMessage]] = relationship(lazy="raise", order_by="ApprovalMessage.id")
+
+
+class ApprovalMessage(Base):
+    """A manager's copy of a request (its buttons are edited to say who decided)."""
+
+    __tablename__ = "approval_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("approval_requests.id"), index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
 
 
 class StockMovement(Base):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import re
 from datetime import time
+from decimal import Decimal
 from typing import Annotated
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -36,6 +37,12 @@ _HINTS = {
     "webhook_port": "must be a port number from 1 to 65535",
     "api_port": "must be a port number from 1 to 65535",
     "api_rate_limit": "must be a whole number of requests a minute from 1 to 1000000",
+    "prices_include_tax": "must be true or false",
+    "cashier_can_refund": "must be true or false",
+    "cashier_max_discount_percent": "must be a percentage from 0 to 100 with at most two decimals, e.g. 10",
+    "approval_minutes": "must be a whole number of minutes from 1 to 1440",
+    "store_address": "must be at most 200 characters",
+    "store_tax_id": "must be at most 64 characters",
     "admin_ids": "must be Telegram user ids separated by commas, e.g. 111111111,222222222",
 }
 
@@ -52,11 +59,17 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///pos.db"
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     store_name: str = Field(default="POS Bot Store", min_length=1, max_length=64)
+    store_address: str = Field(default="", max_length=200)
+    store_tax_id: str = Field(default="", max_length=64)
     currency: str = "USD"
     store_timezone: str = "UTC"
     phone_region: str | None = None
     daily_report_time: time = time(21, 0)
     low_stock_threshold: int = Field(default=5, ge=0, le=1_000_000)
+    prices_include_tax: bool = True
+    cashier_max_discount_percent: Decimal = Field(default=Decimal(10), ge=0, le=100, decimal_places=2)
+    cashier_can_refund: bool = False
+    approval_minutes: int = Field(default=15, ge=1, le=24 * 60)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"
@@ -169,6 +182,16 @@ class Settings(BaseSettings):
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f"“{value}” is not a two-letter country code such as US or KE")
         return region
+
+    @field_validator("store_address", "store_tax_id", mode="before")
+    @classmethod
+    def _strip(cls, value):
+        return " ".join(value.split()) if isinstance(value, str) else value
+
+    @property
+    def cashier_max_discount_bp(self) -> int:
+        """CASHIER_MAX_DISCOUNT_PERCENT in hundredths of a percent (10 -> 1000)."""
+        return int(self.cashier_max_discount_percent * 100)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -636,6 +636,7 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
                     tendered_minor=draft.tendered_minor,
                     currency=context.currency,
                     default_low_stock_threshold=context.settings.low_stock_threshold,
+                    prices_include_tax=context.settings.prices_include_tax,
                     customer_id=draft.customer_id,
                     expected_total_minor=draft.confirm_total,
                 )
@@ -662,7 +663,7 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
     store = context.settings.store_name
     if result is not None and not result.already_recorded:
         _drop(update, context)
-        await answer(update, context, f"Sale #{sale.id} recorded.")
+        await answer(update, context, f"Sale #{sale.number} recorded.")
         await _show_long(update, context, receipt(sale, store_name=store, tz=context.tz))
         if result.low_stock_crossed:
             await notify_low_stock(context.application, result.low_stock_crossed)
@@ -670,7 +671,7 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
     if sale is not None:  # a second tap, a replayed update, a Confirm from before a restart
         if ready:
             _drop(update, context)
-        await answer(update, context, f"Already recorded: sale #{sale.id}", alert=True)
+        await answer(update, context, f"Already recorded: sale #{sale.number}", alert=True)
         await _show_long(update, context, receipt(sale, store_name=store, tz=context.tz))
         return END if ready else None
     if version != view.version:

@@ -85,7 +85,7 @@ def customer_card(customer: Customer, history: CustomerHistory, context: PosCont
             items += ", …"
         refunded = " · refunded" if sale.status is SaleStatus.REFUNDED else ""
         recent.append(
-            f"#{sale.id} · {local_time(sale.created_at, tz)} · {money(sale.total_minor, sale.currency)}"
+            f"#{sale.number} · {local_time(sale.created_at, tz)} · {money(sale.total_minor, sale.currency)}"
             f" · {esc(items)}{refunded}"
         )
     return lines(

@@ -245,7 +245,7 @@ def sale_details(sale: Sale, *, tz: ZoneInfo) -> str:
         )
     who = customer_line(sale.customer, width=None) if sale.customer else "—"
     return lines(
-        f"🧾 <b>Sale #{sale.id}</b> — {local_time(sale.created_at, tz)}",
+        f"🧾 <b>Sale #{sale.number}</b> — {local_time(sale.created_at, tz)}",
         *(
             f"{esc(clip(line.product_name, 40))} (<code>{esc(line.sku)}</code>) "
             f"{line.quantity} × {money(line.unit_price_minor, currency)} = {money(line.line_total_minor, currency)}"
@@ -289,7 +289,7 @@ def receipt(sale: Sale, *, store_name: str, tz: ZoneInfo, name_width: int = 64) 
     cashier = sale.cashier.name or str(sale.cashier.telegram_id)
     return lines(
         f"🧾 <b>{esc(clip(store_name, name_width))}</b>",
-        f"Sale <b>#{sale.id}</b> · {local_time(sale.created_at, tz)}",
+        f"Sale <b>#{sale.number}</b> · {local_time(sale.created_at, tz)}",
         "",
         *(
             f"{esc(clip(line.product_name, name_width))}\n"

@@ -145,14 +145,14 @@ async def _sale_from_command(update: Update, context: PosContext, usage: str) ->
         return None
     try:
         async with context.reading() as session:
-            return await checkout_db.get_sale(session, sale_id=int(match.group(1)))
+            return await checkout_db.get_sale_by_number(session, number=int(match.group(1)))
     except PosError as error:
         await send(update, context, esc(error.message))
         return None
 
 
 def _refund_keyboard(sale: Sale) -> InlineKeyboardMarkup:
-    total = money(sale.total_minor, sale.currency)
+    total = money(sale.total_minor - sale.refunded_minor, sale.currency)
     return keyboard(
         [
             [
@@ -164,7 +164,7 @@ def _refund_keyboard(sale: Sale) -> InlineKeyboardMarkup:
 
 
 def _sale_keyboard(sale: Sale) -> InlineKeyboardMarkup | None:
-    if sale.status is not SaleStatus.COMPLETED:
+    if sale.status is SaleStatus.REFUNDED:
         return None
     return keyboard([[button("Refund…", cb(REFUND_NS, "ask", sale.id))]])
 
@@ -173,13 +173,14 @@ def _refund_question(sale: Sale, context: PosContext) -> str:
     return lines(
         sale_details(sale, tz=context.tz),
         "",
-        f"Refund the whole sale ({money(sale.total_minor, sale.currency)})? Its goods go back into stock.",
+        f"Refund all that is left of the sale ({money(sale.total_minor - sale.refunded_minor, sale.currency)})? "
+        "Its goods go back into stock.",
     )
 
 
 def _already_refunded(sale: Sale, context: PosContext) -> str:
     when = f" on {local_time(sale.refunded_at, context.tz)}" if sale.refunded_at else ""
-    return f"Sale #{sale.id} was already refunded{when}."
+    return f"Sale #{sale.number} was already refunded{when}."
 
 
 @requires(Role.MANAGER)
@@ -218,7 +219,7 @@ async def refund_button(update: Update, context: PosContext) -> None:
         async with context.transaction() as session:
             found = await checkout_db.get_sale(session, sale_id=sale_id)
             # A sale already refunded is answered below, with the time in the store's time zone.
-            if action == "do" and found.status is SaleStatus.COMPLETED:
+            if action == "do" and found.status is not SaleStatus.REFUNDED:
                 found = await checkout_db.refund_sale(
                     session,
                     sale_id=sale_id,
@@ -230,7 +231,7 @@ async def refund_button(update: Update, context: PosContext) -> None:
         await refuse(update, context, error.message)
         return
     if refunded:
-        await answer(update, context, f"Sale #{found.id} refunded.")
+        await answer(update, context, f"Sale #{found.number} refunded.")
         await show(
             update,
             context,
@@ -262,7 +263,7 @@ async def _show_history(update: Update, context: PosContext, customer_id: int) -
         return
     currency = context.currency
     rows = [
-        f"#{s.id} {local_time(s.created_at, context.tz)} — {money(s.total_minor, s.currency)}, "
+        f"#{s.number} {local_time(s.created_at, context.tz)} — {money(s.total_minor, s.currency)}, "
         f"{payment_label(s.payment_method)}, {counted(sum(line.quantity for line in s.lines), 'item')}"
         + (" — <i>refunded</i>" if s.status is SaleStatus.REFUNDED else "")
         for s in history.sales

@@ -27,7 +27,7 @@ PER_PAGE = 40  # ~70 characters a line: far below 4096
 
 def _sale_line(sale: Sale, context: PosContext, *, one_day: bool, everyone: bool) -> str:
     when = local_time(sale.created_at, context.tz, "%H:%M" if one_day else "%Y-%m-%d %H:%M")
-    parts = [f"#{sale.id}", when, money(sale.total_minor, sale.currency)]
+    parts = [f"#{sale.number}", when, money(sale.total_minor, sale.currency)]
     if everyone:
         parts.append(esc(clip(sale.cashier.name or str(sale.cashier.telegram_id), 24)))
     line = " · ".join(parts)

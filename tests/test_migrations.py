@@ -6,6 +6,9 @@ import asyncio
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+
+from datetime import UTC, datetime
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -13,6 +16,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
+
+
+from sqlalchemy import inspect, text
 
 from db import catalog, search_index
 from db.engine import is_sqlite, make_engine, make_session_factory, transaction
@@ -133,6 +139,55 @@ PREVIOUS_RELEASE_ROWS = [
     "INSERT INTO sale_lines (id, sale_id, product_id, product_name, sku, unit_price_minor, quantity, "
     "line_total_minor) VALUES (1, 1, 2, 'Birnen', 'ABC', 300, 1, 300)",
 ]
+
+
+
+# --- 0002 (money): a database of the previous release, with data, upgrades without a change ------
+
+_PREVIOUS_RELEASE_ROWS = [
+    "INSERT INTO staff (id, telegram_id, name, role, active, created_at, updated_at) VALUES "
+    "(1, 111, 'Ann', 'admin', :t, :now, :now), (2, 222, 'Cas', 'cashier', :t, :now, :now)",
+    "INSERT INTO categories (id, name, created_at) VALUES (1, 'Dairy', :now)",
+    "INSERT INTO products (id, sku, barcode, name, category_id, price_minor, stock, low_stock_threshold, "
+    "low_stock_alerted, archived, created_at, updated_at) VALUES "
+    "(1, 'MILK', '400', 'Milk', 1, 150, 7, NULL, :f, :f, :now, :now), "
+    "(2, 'BREAD', NULL, 'Bread', NULL, 225, 4, 2, :f, :f, :now, :now)",
+    "INSERT INTO sales (id, created_at, cashier_id, customer_id, chat_id, payment_method, currency, total_minor, "
+    "tendered_minor, change_minor, status, refunded_at, refunded_by_id, idempotency_key) VALUES "
+    "(1, :now, 2, NULL, 5, 'cash', 'USD', 525, 1000, 475, 'completed', NULL, NULL, 'cart:1:v1'), "
+    "(2, :now, 2, NULL, 5, 'card', 'USD', 225, NULL, NULL, 'refunded', :now, 1, 'cart:1:v3'), "
+    "(4, :now, 1, NULL, 6, 'mobile', 'USD', 0, NULL, NULL, 'completed', NULL, NULL, 'cart:2:v1')",
+    "INSERT INTO sale_lines (id, sale_id, product_id, product_name, sku, unit_price_minor, quantity, "
+    "line_total_minor) VALUES (1, 1, 1, 'Milk', 'MILK', 150, 2, 300), (2, 1, 2, 'Bread', 'BREAD', 225, 1, 225), "
+    "(3, 2, 2, 'Bread', 'BREAD', 225, 1, 225), (4, 4, 1, 'Milk', 'MILK', 0, 1, 0)",
+    "INSERT INTO stock_movements (id, product_id, quantity, reason, sale_id, staff_id, note, created_at) VALUES "
+    "(1, 1, 10, 'initial', NULL, 1, '', :now), (2, 2, 6, 'initial', NULL, 1, '', :now), "
+    "(3, 1, -2, 'sale', 1, 2, 'sale #1', :now), (4, 2, -1, 'sale', 1, 2, 'sale #1', :now), "
+    "(5, 2, -1, 'sale', 2, 2, 'sale #2', :now), (6, 2, 1, 'refund', 2, 1, 'refund of sale #2', :now), "
+    "(7, 1, -1, 'sale', 4, 1, 'sale #4', :now)",
+]
+
+
+async def _old_columns(url: str) -> dict[str, list[tuple]]:
+    """The previous release's tables, only the columns it had, row by row."""
+    before = {
+        "sales": "id, created_at, cashier_id, customer_id, chat_id, payment_method, currency, total_minor, "
+        "tendered_minor, change_minor, status, refunded_at, refunded_by_id, idempotency_key",
+        "sale_lines": "id, sale_id, product_id, product_name, sku, unit_price_minor, quantity, line_total_minor",
+        "products": "id, sku, barcode, name, category_id, price_minor, stock, low_stock_threshold, archived",
+        "stock_movements": "id, product_id, quantity, reason, sale_id, staff_id, note, created_at",
+        "categories": "id, name, created_at",
+        "staff": "id, telegram_id, name, role, active",
+    }
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return {
+                table: [tuple(r) for r in (await conn.execute(text(f"SELECT {cols} FROM {table} ORDER BY id"))).all()]
+                for table, cols in before.items()
+            }
+    finally:
+        await engine.dispose()
 
 
 async def _rows(url: str, sql: str) -> list[tuple]:
@@ -308,3 +363,56 @@ async def test_the_quick_pins_migration_keeps_every_row_of_the_previous_release(
     assert after.pop("quick_pins") == []
     after.pop("alembic_version"), before.pop("alembic_version")
     assert after == before
+
+
+async def test_previous_release_with_sales_upgrades_unchanged(database_url):
+    await upgrade_async(database_url, "0001")
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    if is_sqlite(database_url):
+        now = now.replace(tzinfo=None)  # what the previous release stored on SQLite
+    for statement in _PREVIOUS_RELEASE_ROWS:
+        await cli_helpers.execute(database_url, statement, now=now, t=True, f=False)
+    before = await _old_columns(database_url)
+
+    await upgrade_async(database_url)
+
+    assert await _old_columns(database_url) == before
+    assert await schema_diffs(database_url) == []
+    # Each sale is one payment by its method, for its total, with its tendered and change.
+    assert await _rows(
+        database_url,
+        "SELECT sale_id, method, amount_minor, tendered_minor, change_minor FROM payments ORDER BY sale_id",
+    ) == [(1, "cash", 525, 1000, 475), (2, "card", 225, None, None), (4, "mobile", 0, None, None)]
+    # Receipt numbers are the old sale numbers, and the next one follows the highest.
+    assert await _rows(
+        database_url, "SELECT id, number, gross_minor, tax_minor, refunded_minor FROM sales ORDER BY id"
+    ) == [
+        (1, 1, 525, 0, 0),
+        (2, 2, 225, 0, 225),
+        (4, 4, 0, 0, 0),
+    ]
+    assert await cli_helpers.scalar(database_url, "SELECT value FROM counters WHERE name = 'receipt'") == 4
+    # The old whole-sale refund is one refund of every unit, restocked.
+    assert await _rows(database_url, "SELECT sale_id, method, amount_minor, staff_id FROM refunds") == [
+        (2, "card", 225, 1)
+    ]
+    assert await _rows(database_url, "SELECT sale_line_id, quantity, amount_minor FROM refund_lines") == [(3, 1, 225)]
+    assert await _rows(database_url, "SELECT id, refunded_quantity FROM sale_lines ORDER BY id") == [
+        (1, 0),
+        (2, 0),
+        (3, 1),
+        (4, 0),
+    ]
+
+
+async def test_money_downgrade_keeps_the_old_rows(database_url):
+    await upgrade_async(database_url, "0001")
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    if is_sqlite(database_url):
+        now = now.replace(tzinfo=None)
+    for statement in _PREVIOUS_RELEASE_ROWS:
+        await cli_helpers.execute(database_url, statement, now=now, t=True, f=False)
+    before = await _old_columns(database_url)
+    await upgrade_async(database_url)
+    await _downgrade(database_url, "0001")
+    assert await _old_columns(database_url) == before

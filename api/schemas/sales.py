@@ -1,8 +1,8 @@
 """Sales and refunds, in DESIGN.md's shapes.
 
-Today's backend records one payment per sale, no discounts and no taxes, and refunds a whole sale
-back to stock. The shapes are already the final ones (lists of payments, discounts, taxes; refund
-lines); what today's backend cannot do yet is refused with a 422 naming the field.
+A sale lists its payments, discounts and tax by rate as recorded; a refund is some units of some
+lines, each back to stock or not. What the API cannot take yet (a discount or a split in a sale
+create) is refused with a 422 naming the field.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from pydantic import Field, field_validator, model_validator
 
 from api.schemas.common import Code, Id, Model, Money, Text, local
 from db.models import Sale
+from db.taxes import format_rate
+from db.taxes import sale_taxes as tax_breakdown
 
 Method = Literal["cash", "card", "mobile"]
 NO_DISCOUNTS = "Discounts are not available yet: leave discount out (or null)."
@@ -121,7 +123,7 @@ class SaleOut(Model):
         cur = sale.currency
         return cls(
             id=sale.id,
-            number=sale.id,
+            number=sale.number,
             created_at=local(sale.created_at, tz),
             status=sale.status.value,
             refunded_at=local(sale.refunded_at, tz),
@@ -139,16 +141,20 @@ class SaleOut(Model):
                 )
                 for line in sale.lines
             ],
-            discounts=[],
-            taxes=[],
+            discounts=[DiscountOut(reason=d.reason, amount=Money.of(d.applied_minor, cur)) for d in sale.discounts],
+            taxes=[
+                TaxOut(name=name, rate=format_rate(rate_bp), amount=Money.of(tax, cur))
+                for name, rate_bp, tax, _net in tax_breakdown(sale)
+            ],
             total=Money.of(sale.total_minor, cur),
             payments=[
                 PaymentOut(
-                    method=sale.payment_method.value,
-                    amount=Money.of(sale.total_minor, cur),
-                    tendered=Money.of(sale.tendered_minor, cur) if sale.tendered_minor is not None else None,
-                    change=Money.of(sale.change_minor, cur) if sale.change_minor is not None else None,
+                    method=p.method.value,
+                    amount=Money.of(p.amount_minor, cur),
+                    tendered=Money.of(p.tendered_minor, cur) if p.tendered_minor is not None else None,
+                    change=Money.of(p.change_minor, cur) if p.change_minor is not None else None,
                 )
+                for p in sale.payments
             ],
         )
 
@@ -187,23 +193,24 @@ class RefundOut(Model):
 
     @classmethod
     def of(cls, sale: Sale, reason: str, tz: ZoneInfo) -> RefundOut:
+        """The sale's newest refund (the one just recorded)."""
         cur = sale.currency
-        assert sale.refunded_at is not None
+        refund = sale.refunds[-1]
         return cls(
             sale_id=sale.id,
-            number=sale.id,
-            created_at=local(sale.refunded_at, tz),
-            method=sale.payment_method.value,
-            reason=reason,
-            amount=Money.of(sale.total_minor, cur),
+            number=sale.number,
+            created_at=local(refund.created_at, tz),
+            method=refund.method.value,
+            reason=refund.reason,
+            amount=Money.of(refund.amount_minor, cur),
             lines=[
                 RefundLineOut(
-                    sale_line_id=line.id,
+                    sale_line_id=line.sale_line_id,
                     quantity=line.quantity,
-                    restock=True,
-                    amount=Money.of(line.line_total_minor, cur),
+                    restock=line.restock,
+                    amount=Money.of(line.amount_minor, cur),
                 )
-                for line in sale.lines
+                for line in refund.lines
             ],
             sale=SaleOut.of(sale, tz),
         )

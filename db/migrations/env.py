@@ -9,6 +9,7 @@ import os
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 from db import search_index
@@ -65,10 +66,29 @@ def do_run_migrations(connection: Connection) -> None:
         context.run_migrations()
 
 
+def _sqlite_foreign_keys_off(dbapi_connection, _record) -> None:
+    # SQLite's batch mode rebuilds a table (copy, drop, rename): with foreign keys on, dropping a
+    # referenced table fails. SQLite's documented recipe: off while migrating, then check them.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=OFF")
+    cursor.close()
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        raise RuntimeError(f"migration left rows whose foreign keys point nowhere: {broken[:5]}")
+
+
 async def run_async_migrations() -> None:
     engine = make_engine(database_url())
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite:
+        event.listen(engine.sync_engine, "connect", _sqlite_foreign_keys_off)
     async with engine.connect() as connection:
         await connection.run_sync(do_run_migrations)
+        if sqlite:
+            await connection.run_sync(_check_foreign_keys)
     await engine.dispose()
 
 

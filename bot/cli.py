@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import apikeys, catalog_io, demo, ledger, reports
+from db import apikeys, catalog_io, demo, ledger, money_report, reports
 from db import backup as backup_db
 from db import staff as staff_db
 from db.engine import (
@@ -296,11 +296,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     async def work(session: AsyncSession):
         summary = await reports.sales_summary(session, period=period, tz=settings.tz, top_n=args.top)
+        figures = await money_report.money_summary(session, period=period, tz=settings.tz, top_n=args.top)
         rows = await reports.sale_lines_for_export(session, period=period) if args.csv else None
-        return summary, rows
+        return summary, figures, rows
 
-    summary, rows = _with_session(settings, work, write=False)
+    summary, figures, rows = _with_session(settings, work, write=False)
     print(format_summary(summary, settings))
+    if figures.sales_count or figures.refunds_minor:
+        print("\n".join(["", "Money", *money_report.summary_lines(figures, currency=settings.currency)]))
     if args.csv:
         data = to_csv(rows, tz=settings.tz, currency=settings.currency)
         if args.csv == "-":

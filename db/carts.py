@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.catalog import MAX_QTY, get_or_add, get_product, is_row_id, require_int
 from db.errors import InvalidInput, NotFound
-from db.models import Cart, CartLine, Customer, Product
+from db.models import Cart, CartLine, Customer, Discount, Product
+from db.quote import quote_cart
 
 _MAX_CHAT_ID = 2**63 - 1
 
@@ -31,6 +32,8 @@ class CartLineView:
     line_total_minor: int
     stock: int
     archived: bool
+    discount_minor: int = 0  # this line's own discount
+    discount_reason: str = ""
 
     @property
     def sellable(self) -> bool:
@@ -45,8 +48,14 @@ class CartView:
     version: int
     customer_id: int | None
     lines: list[CartLineView]
-    total_minor: int
+    total_minor: int  # what the customer pays: after discounts, tax included
     item_count: int
+    gross_minor: int = 0  # shelf prices x quantities
+    discount_minor: int = 0  # line and cart discounts together
+    cart_discount_minor: int = 0
+    cart_discount_reason: str = ""
+    tax_minor: int = 0
+    prices_include_tax: bool = True
 
     @property
     def is_empty(self) -> bool:
@@ -65,7 +74,7 @@ async def get_or_create_cart(session: AsyncSession, *, chat_id: int) -> Cart:
     return cart
 
 
-async def _locked_cart(session: AsyncSession, chat_id: int) -> Cart:
+async def locked_cart(session: AsyncSession, chat_id: int) -> Cart:
     cart = await get_or_create_cart(session, chat_id=chat_id)
     locked = await session.scalar(
         select(Cart).where(Cart.id == cart.id).with_for_update().execution_options(populate_existing=True)
@@ -74,29 +83,34 @@ async def _locked_cart(session: AsyncSession, chat_id: int) -> Cart:
     return locked
 
 
-async def _bump(session: AsyncSession, cart: Cart) -> None:
+async def bump(session: AsyncSession, cart: Cart) -> None:
     # Safe as plain ORM arithmetic: the row is locked by _locked_cart.
     cart.version += 1
     await session.flush()
 
 
-async def get_cart_view(session: AsyncSession, *, chat_id: int) -> CartView:
-    """The cart with each line's current product name, price and stock."""
+async def get_cart_view(session: AsyncSession, *, chat_id: int, prices_include_tax: bool = True) -> CartView:
+    """The cart with each line's current product name, price, stock, discount and the total the
+    customer would pay now (priced by db.quote, as checkout prices it)."""
     cart = await get_or_create_cart(session, chat_id=chat_id)
-    rows = await session.execute(
-        select(
-            CartLine.product_id,
-            CartLine.quantity,
-            Product.name,
-            Product.sku,
-            Product.price_minor,
-            Product.stock,
-            Product.archived,
+    rows = (
+        await session.execute(
+            select(
+                CartLine.product_id,
+                CartLine.quantity,
+                Product.name,
+                Product.sku,
+                Product.price_minor,
+                Product.stock,
+                Product.archived,
+            )
+            .join(Product, Product.id == CartLine.product_id)
+            .where(CartLine.cart_id == cart.id)
+            .order_by(CartLine.id)
         )
-        .join(Product, Product.id == CartLine.product_id)
-        .where(CartLine.cart_id == cart.id)
-        .order_by(CartLine.id)
-    )
+    ).all()
+    quote = await quote_cart(session, cart_id=cart.id, prices_include_tax=prices_include_tax)
+    priced = {line.product_id: line.priced for line in quote.lines}
     lines = [
         CartLineView(
             product_id=row.product_id,
@@ -107,6 +121,8 @@ async def get_cart_view(session: AsyncSession, *, chat_id: int) -> CartView:
             line_total_minor=row.price_minor * row.quantity,
             stock=row.stock,
             archived=row.archived,
+            discount_minor=priced[row.product_id].line_discount_minor,
+            discount_reason=getattr(quote.line_discounts.get(row.product_id), "reason", ""),
         )
         for row in rows
     ]
@@ -116,8 +132,14 @@ async def get_cart_view(session: AsyncSession, *, chat_id: int) -> CartView:
         version=cart.version,
         customer_id=cart.customer_id,
         lines=lines,
-        total_minor=sum(line.line_total_minor for line in lines),
+        total_minor=quote.total_minor,
         item_count=sum(line.quantity for line in lines),
+        gross_minor=quote.cart.gross_minor,
+        discount_minor=quote.cart.discount_minor,
+        cart_discount_minor=quote.cart.cart_discount_minor,
+        cart_discount_reason=quote.cart_discount.reason if quote.cart_discount else "",
+        tax_minor=quote.cart.tax_minor,
+        prices_include_tax=prices_include_tax,
     )
 
 
@@ -160,14 +182,14 @@ async def _put_line(
         session.add(CartLine(cart_id=cart.id, product_id=product_id, quantity=quantity))
     else:
         line.quantity = quantity
-    await _bump(session, cart)
+    await bump(session, cart)
     return await get_cart_view(session, chat_id=cart.chat_id)
 
 
 async def add_item(session: AsyncSession, *, chat_id: int, product_id: int, qty: int = 1) -> CartView:
     """Add ``qty`` of a product, on top of what the cart already holds of it."""
     qty = require_int(qty, "The quantity", lo=1, hi=MAX_QTY)
-    cart = await _locked_cart(session, chat_id)
+    cart = await locked_cart(session, chat_id)
     line = await _line(session, cart, product_id)
     return await _put_line(session, cart, line, product_id, (line.quantity if line else 0) + qty)
 
@@ -177,7 +199,7 @@ async def set_quantity(session: AsyncSession, *, chat_id: int, product_id: int, 
     qty = require_int(qty, "The quantity", lo=0, hi=MAX_QTY)
     if qty == 0:
         return await remove_line(session, chat_id=chat_id, product_id=product_id)
-    cart = await _locked_cart(session, chat_id)
+    cart = await locked_cart(session, chat_id)
     line = await _line(session, cart, product_id)
     if line is not None and line.quantity == qty:
         return await get_cart_view(session, chat_id=cart.chat_id)
@@ -186,11 +208,11 @@ async def set_quantity(session: AsyncSession, *, chat_id: int, product_id: int, 
 
 async def remove_line(session: AsyncSession, *, chat_id: int, product_id: int) -> CartView:
     """Remove a product from the cart; a line already gone is not an error (double tap)."""
-    cart = await _locked_cart(session, chat_id)
+    cart = await locked_cart(session, chat_id)
     line = await _line(session, cart, product_id)
     if line is not None:
         await session.delete(line)
-        await _bump(session, cart)
+        await bump(session, cart)
     return await get_cart_view(session, chat_id=chat_id)
 
 
@@ -208,11 +230,12 @@ async def remove_archived(session: AsyncSession, *, chat_id: int) -> CartView:
 
 async def clear_cart(session: AsyncSession, *, chat_id: int) -> CartView:
     """Remove every line and the customer."""
-    cart = await _locked_cart(session, chat_id)
+    cart = await locked_cart(session, chat_id)
     removed = await session.execute(delete(CartLine).where(CartLine.cart_id == cart.id))
-    if removed.rowcount or cart.customer_id is not None:
+    dropped = await session.execute(delete(Discount).where(Discount.cart_id == cart.id))
+    if removed.rowcount or dropped.rowcount or cart.customer_id is not None:
         cart.customer_id = None
-        await _bump(session, cart)
+        await bump(session, cart)
     return await get_cart_view(session, chat_id=chat_id)
 
 
@@ -222,8 +245,8 @@ async def set_customer(session: AsyncSession, *, chat_id: int, customer_id: int 
         customer_id = require_int(customer_id, "The customer id", lo=1, hi=_MAX_CHAT_ID)
         if await session.get(Customer, customer_id) is None:
             raise NotFound(f"No customer #{customer_id}.")
-    cart = await _locked_cart(session, chat_id)
+    cart = await locked_cart(session, chat_id)
     if cart.customer_id != customer_id:
         cart.customer_id = customer_id
-        await _bump(session, cart)
+        await bump(session, cart)
     return await get_cart_view(session, chat_id=chat_id)

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -33,7 +33,6 @@ from db.models import (
     CartLine,
     Counter,
     Customer,
-    Discount,
     MovementReason,
     Payment,
     PaymentMethod,
@@ -47,8 +46,8 @@ from db.models import (
     utcnow,
 )
 from db.pagination import CursorPage, keyset_page
+from db.quote import Quote, QuoteItem, quote_cart, quote_items
 from db.stock import change_stock, effective_threshold
-from db.taxes import rates_for, tax_breakdown
 
 MAX_TENDERED_MINOR = 10**15
 RECEIPT_COUNTER = "receipt"
@@ -114,112 +113,6 @@ def _check_payments(payments: Sequence[pricing.PaymentIn], total_minor: int, cur
             f"{money.format_money(total_minor, currency)}. Check the cart and try again."
         )
     return checked
-
-
-@dataclass(frozen=True)
-class QuotedLine:
-    product_id: int
-    name: str
-    sku: str
-    unit_price_minor: int
-    quantity: int
-    tax_name: str
-    priced: pricing.PricedLine
-
-
-@dataclass(frozen=True)
-class Quote:
-    """A cart priced as checkout would record it now: the lines, their tax and discounts."""
-
-    lines: list[QuotedLine]
-    cart: pricing.PricedCart
-    cart_discount: Discount | None
-    line_discounts: dict[int, Discount]  # product id -> its line discount
-
-    @property
-    def total_minor(self) -> int:
-        return self.cart.total_minor
-
-    def tax_by_name(self) -> list[tuple[str, int, int, int]]:
-        """(name, rate_bp, tax, net of tax) per rate, lowest rate first."""
-        return tax_breakdown(
-            (line.tax_name, line.priced.rate_bp, line.priced.tax_minor, line.priced.total_minor) for line in self.lines
-        )
-
-
-def discount_rule(discount: Discount | None) -> pricing.DiscountRule | None:
-    if discount is None:
-        return None
-    return pricing.DiscountRule(percent_bp=discount.percent_bp, amount_minor=discount.amount_minor)
-
-
-class _Item(NamedTuple):
-    """One product being sold, at today's price (a cart line or an API sale line)."""
-
-    product_id: int
-    quantity: int
-    name: str
-    sku: str
-    price_minor: int
-
-
-async def quote_items(
-    session: AsyncSession,
-    items: Sequence[_Item],
-    *,
-    prices_include_tax: bool,
-    line_discounts: dict[int, Discount] | None = None,
-    cart_discount: Discount | None = None,
-) -> Quote:
-    """Price ``items`` with each product's rate now and the given discounts (by product id)."""
-    line_discounts = line_discounts or {}
-    rates = await rates_for(session, [item.product_id for item in items])
-    inputs = [
-        pricing.LineIn(
-            unit_price_minor=item.price_minor,
-            quantity=item.quantity,
-            rate_bp=rates[item.product_id].rate_bp,
-            discount=discount_rule(line_discounts.get(item.product_id)),
-        )
-        for item in items
-    ]
-    priced = pricing.price_cart(
-        inputs, cart_discount=discount_rule(cart_discount), prices_include_tax=prices_include_tax
-    )
-    lines = [
-        QuotedLine(
-            product_id=item.product_id,
-            name=item.name,
-            sku=item.sku,
-            unit_price_minor=item.price_minor,
-            quantity=item.quantity,
-            tax_name=rates[item.product_id].name,
-            priced=line,
-        )
-        for item, line in zip(items, priced.lines, strict=True)
-    ]
-    return Quote(lines=lines, cart=priced, cart_discount=cart_discount, line_discounts=line_discounts)
-
-
-async def quote_cart(session: AsyncSession, *, cart_id: int, prices_include_tax: bool) -> Quote:
-    """Price the cart's lines (product-id order) with today's prices, rates and its discounts."""
-    rows = (
-        await session.execute(
-            select(CartLine.id, CartLine.product_id, CartLine.quantity, Product.name, Product.sku, Product.price_minor)
-            .join(Product, Product.id == CartLine.product_id)
-            .where(CartLine.cart_id == cart_id)
-            .order_by(CartLine.product_id)
-        )
-    ).all()
-    discounts = list((await session.scalars(select(Discount).where(Discount.cart_id == cart_id))).all())
-    by_line = {d.cart_line_id: d for d in discounts if d.cart_line_id is not None}
-    return await quote_items(
-        session,
-        [_Item(row.product_id, row.quantity, row.name, row.sku, row.price_minor) for row in rows],
-        prices_include_tax=prices_include_tax,
-        line_discounts={row.product_id: by_line[row.id] for row in rows if row.id in by_line},
-        cart_discount=next((d for d in discounts if d.cart_line_id is None), None),
-    )
 
 
 async def claim_receipt_number(session: AsyncSession) -> int:
@@ -607,7 +500,7 @@ async def sell(
         customer_id = (await get_customer(session, customer_id=customer_id)).id
 
     items = [
-        _Item(pid, quantities[pid], products[pid].name, products[pid].sku, products[pid].price_minor)
+        QuoteItem(pid, quantities[pid], products[pid].name, products[pid].sku, products[pid].price_minor)
         for pid in sorted(quantities)
     ]
     quote = await quote_items(session, items, prices_include_tax=prices_include_tax)

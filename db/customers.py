@@ -176,7 +176,7 @@ async def customer_history(session: AsyncSession, *, customer_id: int, limit: in
     count, total = (
         await session.execute(
             select(func.count(Sale.id), func.coalesce(func.sum(Sale.total_minor), 0)).where(
-                Sale.customer_id == customer.id, Sale.status == SaleStatus.COMPLETED
+                Sale.customer_id == customer.id, Sale.status != SaleStatus.REFUNDED
             )
         )
     ).one()

@@ -184,7 +184,7 @@ async def sale_lines_for_export(session: AsyncSession, *, period: Period) -> lis
 
 def _completed_in(period: Period) -> list[ColumnElement[bool]]:
     return [
-        Sale.status == SaleStatus.COMPLETED,
+        Sale.status != SaleStatus.REFUNDED,  # a partly refunded sale still counts
         Sale.created_at >= period.start,
         Sale.created_at < period.end,
     ]

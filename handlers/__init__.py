@@ -12,16 +12,19 @@ from handlers import (
     catalog,
     checkout,
     customers,
+    discounts,
     errors,
     inline,
     products,
     quick,
+    refunds,
     reports,
     sales,
     staff,
     start,
     stock,
     subscriptions,
+    taxes,
 )
 from handlers.access import guard
 from handlers.dialogs import make_durable
@@ -44,11 +47,14 @@ def register(application: Application) -> None:
         catalog,
         cart,
         quick,
+        discounts,
         sales,
         reports,
+        refunds,
         subscriptions,
         audit,
         apikeys,
+        taxes,
     )
     # A persistent dialog stores each step before its screen goes out (handlers/dialogs.py).
     for module in features:

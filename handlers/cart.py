@@ -26,7 +26,7 @@ from handlers.reply import STALE_BUTTON, answer, refuse, send, show
 NS = "cart"
 NAME_WIDTH = 48
 LINES_SHOWN = 30  # text stays far below 4096 characters
-LINES_WITH_BUTTONS = 24  # 4 buttons a line + 2: under Telegram's 100 buttons
+LINES_WITH_BUTTONS = 19  # 5 buttons a line + 3: under Telegram's 100 buttons
 FOREIGN_CART = "That button belongs to another chat's cart."
 CHANGED = "The cart had changed since that screen: this is the cart now."
 
@@ -50,17 +50,27 @@ def cart_lines(view: CartView, currency: str, marked: tuple[int, int] | None = N
         elif line.quantity > line.stock:
             warning = f"   ⚠️ only {line.stock} in stock"
         added = f" ← +{marked[1]}" if marked is not None and marked[0] == line.product_id else ""
+        discount = None
+        if line.discount_minor:
+            discount = f"   − {money(line.discount_minor, currency)} ({esc(clip(line.discount_reason, 40))})"
         rows.append(
             lines(
                 f"{number}. {esc(clip(line.name, NAME_WIDTH))}{added}",
                 f"   {line.quantity} × {money(line.unit_price_minor, currency)} = "
                 f"{money(line.line_total_minor, currency)}",
+                discount,
                 warning,
             )
         )
     hidden = len(view.lines) - LINES_SHOWN
     if hidden > 0:
         rows.append(f"… and {hidden} more lines (in the total).")
+    if view.cart_discount_minor:
+        rows.append(
+            f"Cart discount: − {money(view.cart_discount_minor, currency)} ({esc(clip(view.cart_discount_reason, 40))})"
+        )
+    if not view.prices_include_tax and view.tax_minor:
+        rows.append(f"Tax: {money(view.tax_minor, currency)}")
     return lines(*rows, f"<b>Total: {money(view.total_minor, currency)}</b> ({counted(view.item_count, 'item')})")
 
 
@@ -83,11 +93,13 @@ def cart_screen(
                 button("−", cb(NS, "dec", *ids)),
                 button(f"{clip(line.name, 16)} ×{line.quantity}", cb(NS, "qty", view.cart_id, line.product_id)),
                 button("+", cb(NS, "inc", *ids)),
+                button("％", cb("disc", "line", view.cart_id, line.product_id)),
                 button("✕", cb(NS, "rm", *ids)),
             ]
         )
     rows.append(
         [
+            button("Discount…", cb("disc", "cart", view.cart_id)),
             button("Clear cart", cb(NS, "clear", view.cart_id, view.version)),
             button("Checkout", cb("co", "go", view.cart_id, view.version)),
         ]
@@ -134,9 +146,9 @@ async def set_typed_quantity(update: Update, context: PosContext, product_id: in
     await send(update, context, *cart_screen(view, context.currency))
 
 
-async def own_cart(session, chat_id: int, cart_id: int) -> CartView:
+async def own_cart(session, chat_id: int, cart_id: int, *, prices_include_tax: bool = True) -> CartView:
     """The chat's cart, when the pressed button names it; Forbidden for another chat's cart."""
-    view = await carts_db.get_cart_view(session, chat_id=chat_id)
+    view = await carts_db.get_cart_view(session, chat_id=chat_id, prices_include_tax=prices_include_tax)
     if view.cart_id != cart_id:
         raise Forbidden(FOREIGN_CART)
     return view
@@ -147,7 +159,9 @@ async def cart(update: Update, context: PosContext) -> None:
     """/cart and the "Cart" button: show this chat's cart."""
     try:
         async with context.transaction() as session:
-            view = await carts_db.get_cart_view(session, chat_id=update.effective_chat.id)
+            view = await carts_db.get_cart_view(
+                session, chat_id=update.effective_chat.id, prices_include_tax=context.settings.prices_include_tax
+            )
     except PosError as err:
         await refuse(update, context, err.message)
         return

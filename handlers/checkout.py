@@ -223,6 +223,17 @@ def _ask_tendered(view: CartView, currency: str) -> str:
     )
 
 
+def _receipt(sale, context: PosContext) -> str:
+    settings = context.settings
+    return receipt(
+        sale,
+        store_name=settings.store_name,
+        tz=context.tz,
+        store_address=settings.store_address,
+        store_tax_id=settings.store_tax_id,
+    )
+
+
 async def _show_long(update: Update, context: PosContext, text: str) -> None:
     """Show a possibly long text: the first part in place, the rest as new messages."""
     first, *rest = split_message(text)
@@ -660,11 +671,10 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
         await refuse(update, context, err.message)
         return None
 
-    store = context.settings.store_name
     if result is not None and not result.already_recorded:
         _drop(update, context)
         await answer(update, context, f"Sale #{sale.number} recorded.")
-        await _show_long(update, context, receipt(sale, store_name=store, tz=context.tz))
+        await _show_long(update, context, _receipt(sale, context))
         if result.low_stock_crossed:
             await notify_low_stock(context.application, result.low_stock_crossed)
         return END
@@ -672,7 +682,7 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
         if ready:
             _drop(update, context)
         await answer(update, context, f"Already recorded: sale #{sale.number}", alert=True)
-        await _show_long(update, context, receipt(sale, store_name=store, tz=context.tz))
+        await _show_long(update, context, _receipt(sale, context))
         return END if ready else None
     if version != view.version:
         await answer(update, context, CART_CHANGED, alert=True)

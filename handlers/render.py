@@ -18,6 +18,7 @@ from db.models import Customer, Product, Sale, SaleStatus
 from db.money import format_money
 from db.reports import ProductStat, SalesSummary
 from db.stock import effective_threshold
+from db.taxes import format_rate, sale_taxes
 from db.text import clip, counted
 from db.text import quoted as quoted  # handlers import it (and counted) from here, with the rest of their wording
 
@@ -230,32 +231,100 @@ def customer_line(customer: Customer, *, width: int | None = 64) -> str:
     return esc(name) + (f" ({esc(customer.phone)})" if customer.phone else "")
 
 
-def sale_details(sale: Sale, *, tz: ZoneInfo) -> str:
-    """One sale in full (lines, cashier and customer loaded)."""
+def sale_status_text(sale: Sale, tz: ZoneInfo) -> str:
+    """'completed', 'partially refunded (2.85 back)', 'refunded 2026-12-01 10:00'."""
+    if sale.status is SaleStatus.REFUNDED:
+        return f"⚠️ refunded {local_time(sale.refunded_at, tz)}" if sale.refunded_at else "⚠️ refunded"
+    if sale.status is SaleStatus.PARTLY_REFUNDED:
+        return f"⚠️ partially refunded ({money(sale.refunded_minor, sale.currency)} paid back)"
+    return sale.status.label
+
+
+def sale_lines(sale: Sale, *, name_width: int = 40, codes: bool = False) -> list[str]:
+    """Each line: name, quantity × shelf price = gross, then its discounts and what it came to."""
     currency = sale.currency
-    status = (
-        f"refunded {local_time(sale.refunded_at, tz)}"
-        if sale.status is SaleStatus.REFUNDED and sale.refunded_at
-        else sale.status.value
-    )
-    payment = payment_label(sale.payment_method)
-    if sale.tendered_minor is not None:
-        payment += (
-            f" — tendered {money(sale.tendered_minor, currency)}, change {money(sale.change_minor or 0, currency)}"
+    reasons = {d.sale_line_id: d.reason for d in sale.discounts if d.sale_line_id is not None}
+    out = []
+    for line in sale.lines:
+        code = f" (<code>{esc(line.sku)}</code>)" if codes else ""
+        gross = line.unit_price_minor * line.quantity
+        rate = f" · {esc(clip(line.tax_name, 16))} {format_rate(line.tax_rate_bp)}" if line.tax_name else ""
+        sep = " " if codes else "\n   "  # /sale: one row a line; the receipt: the figures below the name
+        out.append(
+            f"{esc(clip(line.product_name, name_width))}{code}{sep}"
+            f"{line.quantity} × {money(line.unit_price_minor, currency)} = {money(gross, currency)}{rate}"
         )
+        if line.line_discount_minor:
+            why = reasons.get(line.id, "")
+            out.append(
+                f"   − {money(line.line_discount_minor, currency)} discount"
+                + (f" ({esc(clip(why, 40))})" if why else "")
+            )
+        if line.refunded_quantity:
+            out.append(f"   ↩ {line.refunded_quantity} returned")
+    return out
+
+
+def _payments(sale: Sale, *, receipt_style: bool) -> list[str]:
+    """'Payment: Cash' (one payment) or one 'Payment: Card $10.00' per part; cash with its change."""
+    currency = sale.currency
+    out = []
+    split = len(sale.payments) > 1
+    for payment in sale.payments:
+        text = f"Payment: {esc(payment_label(payment.method))}"
+        if split:
+            text += f" {money(payment.amount_minor, currency)}"
+        tendered, change = payment.tendered_minor, money(payment.change_minor or 0, currency)
+        if tendered is not None and receipt_style:
+            out += [text, f"Tendered: {money(tendered, currency)} · Change: <b>{change}</b>"]
+            continue
+        if tendered is not None:
+            text += f" — tendered {money(tendered, currency)}, change {change}"
+        out.append(text)
+    return out
+
+
+def sale_money(sale: Sale, *, tz: ZoneInfo, receipt_style: bool = False) -> list[str]:
+    """Discounts, tax by rate, total, payments and refunds: every figure adds up to the cent."""
+    currency = sale.currency
+    out = []
+    cart_discount = next((d for d in sale.discounts if d.sale_line_id is None), None)
+    if cart_discount is not None and cart_discount.applied_minor:
+        out.append(
+            f"Cart discount: − {money(cart_discount.applied_minor, currency)} ({esc(clip(cart_discount.reason, 40))})"
+        )
+    if sale.discount_minor:
+        out.append(f"Gross {money(sale.gross_minor, currency)} · discounts − {money(sale.discount_minor, currency)}")
+    taxes = sale_taxes(sale)
+    if any(name for name, *_ in taxes):
+        out.append(f"Net of tax: {money(sale.total_minor - sale.tax_minor, currency)}")
+        for name, rate_bp, tax, net in taxes:
+            label = f"{esc(clip(name, 16))} {format_rate(rate_bp)}" if name else "No tax"
+            out.append(f"   {label}: {money(tax, currency)} on {money(net, currency)}")
+        out.append(
+            f"Tax: {money(sale.tax_minor, currency)}" + ("" if sale.prices_include_tax else " (added to prices)")
+        )
+    out.append(f"<b>Total: {money(sale.total_minor, currency)}</b>")
+    out += _payments(sale, receipt_style=receipt_style)
+    for refund in sale.refunds:
+        why = f" — {esc(clip(refund.reason, 40))}" if refund.reason else ""
+        out.append(
+            f"↩ Refund {local_time(refund.created_at, tz)}: {money(refund.amount_minor, currency)} "
+            f"by {esc(payment_label(refund.method))}{why}"
+        )
+    return out
+
+
+def sale_details(sale: Sale, *, tz: ZoneInfo) -> str:
+    """One sale in full (lines, payments, discounts, refunds, cashier and customer loaded)."""
     who = customer_line(sale.customer, width=None) if sale.customer else "—"
     return lines(
         f"🧾 <b>Sale #{sale.number}</b> — {local_time(sale.created_at, tz)}",
-        *(
-            f"{esc(clip(line.product_name, 40))} (<code>{esc(line.sku)}</code>) "
-            f"{line.quantity} × {money(line.unit_price_minor, currency)} = {money(line.line_total_minor, currency)}"
-            for line in sale.lines
-        ),
-        f"<b>Total: {money(sale.total_minor, currency)}</b>",
-        f"Payment: {payment}",
+        *sale_lines(sale, codes=True),
+        *sale_money(sale, tz=tz),
         f"Cashier: {esc(sale.cashier.name or sale.cashier.telegram_id)}",
         f"Customer: {who}",
-        f"Status: {'⚠️ ' if sale.status is SaleStatus.REFUNDED else ''}{esc(status)}",
+        f"Status: {esc(sale_status_text(sale, tz))}",
     )
 
 
@@ -275,32 +344,28 @@ def product_button_label(name: str, price: str, stock: int) -> str:
     return clip(name, max(MAX_BUTTON_LABEL - len(tail), 8)) + tail
 
 
-def receipt(sale: Sale, *, store_name: str, tz: ZoneInfo, name_width: int = 64) -> str:
-    """The customer's receipt for a sale (lines, cashier and customer loaded). One tag per line."""
-    currency = sale.currency
-    payment = f"Payment: {esc(payment_label(sale.payment_method))}"
-    cash = None
-    if sale.tendered_minor is not None:
-        cash = (
-            f"Tendered: {money(sale.tendered_minor, currency)} · "
-            f"Change: <b>{money(sale.change_minor or 0, currency)}</b>"
-        )
+def receipt(
+    sale: Sale,
+    *,
+    store_name: str,
+    tz: ZoneInfo,
+    name_width: int = 64,
+    store_address: str = "",
+    store_tax_id: str = "",
+) -> str:
+    """The customer's receipt for a sale (lines, payments, cashier and customer loaded)."""
     who = customer_line(sale.customer, width=name_width) if sale.customer else "—"
     cashier = sale.cashier.name or str(sale.cashier.telegram_id)
     return lines(
         f"🧾 <b>{esc(clip(store_name, name_width))}</b>",
+        esc(clip(store_address, 200)) if store_address else None,
+        f"Tax ID: {esc(clip(store_tax_id, 64))}" if store_tax_id else None,
         f"Sale <b>#{sale.number}</b> · {local_time(sale.created_at, tz)}",
         "",
-        *(
-            f"{esc(clip(line.product_name, name_width))}\n"
-            f"   {line.quantity} × {money(line.unit_price_minor, currency)} = {money(line.line_total_minor, currency)}"
-            for line in sale.lines
-        ),
+        *sale_lines(sale, name_width=name_width),
         "",
-        f"<b>Total: {money(sale.total_minor, currency)}</b>",
-        payment,
-        cash,
+        *sale_money(sale, tz=tz, receipt_style=True),
         f"Customer: {who}",
         f"Cashier: {esc(clip(cashier, name_width))}",
-        "⚠️ Refunded" if sale.status is SaleStatus.REFUNDED else None,
+        esc(sale_status_text(sale, tz)) if sale.status is not SaleStatus.COMPLETED else None,
     )

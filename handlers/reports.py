@@ -16,12 +16,13 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from db import checkout as checkout_db
 from db import customers as customers_db
-from db import exports
+from db import exports, money_report
 from db import reports as reports_db
 from db.charts import revenue_chart_png
 from db.errors import InvalidInput, PosError
 from db.models import Customer, Role, Sale, SaleStatus
 from db.periods import Period, parse_period, period_for_days
+from handlers import refunds
 from handlers.access import requires
 from handlers.context import PosContext
 from handlers.render import (
@@ -52,7 +53,7 @@ HISTORY_MATCHES = 8
 HISTORY_SALES = 10
 
 SALE_USAGE = "Usage: /sale <number>, e.g. /sale 42"
-REFUND_USAGE = "Usage: /refund <number>, e.g. /refund 42"
+REFUND_USAGE = "Usage: /refund <number> [reason], e.g. /refund 42 wrong size"
 HISTORY_USAGE = "Usage: /history <customer name or phone>"
 
 
@@ -87,11 +88,19 @@ async def report(update: Update, context: PosContext) -> None:
         period = parse_period(text, context.tz, default="week")
         async with context.reading() as session:
             summary = await reports_db.sales_summary(session, period=period, tz=context.tz)
+            figures = await money_report.money_summary(session, period=period, tz=context.tz)
     except PosError as error:
         await send(update, context, esc(error.message))
         return
     for chunk in split_message(sales_summary_text(summary, currency=context.currency, title="Sales report")):
         await send(update, context, chunk)
+    if figures.sales_count or figures.refunds_minor:
+        money_text = lines(
+            f"💰 <b>Money {esc(period.label)}</b>",
+            *(esc(line) for line in money_report.summary_lines(figures, currency=context.currency)),
+        )
+        for chunk in split_message(money_text):
+            await send(update, context, chunk)
     if not summary.sales_count:
         return
     await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_PHOTO)
@@ -139,7 +148,7 @@ async def export_button(update: Update, context: PosContext) -> None:
 async def _sale_from_command(update: Update, context: PosContext, usage: str) -> Sale | None:
     """The sale numbered in `/sale 42` or `/refund #42`; None (after telling why) otherwise."""
     args = context.args or []
-    match = re.fullmatch(r"#?(\d{1,18})", args[0]) if len(args) == 1 else None
+    match = re.fullmatch(r"#?(\d{1,18})", args[0]) if len(args) == 1 or (args and usage == REFUND_USAGE) else None
     if match is None:
         await send(update, context, esc(usage))
         return None
@@ -158,7 +167,8 @@ def _refund_keyboard(sale: Sale) -> InlineKeyboardMarkup:
             [
                 button(f"Refund {total}", cb(REFUND_NS, "do", sale.id)),
                 button("Keep the sale", cb(REFUND_NS, "no", sale.id)),
-            ]
+            ],
+            [button("Choose lines…", cb(refunds.NS, "show", sale.id))],
         ]
     )
 
@@ -173,8 +183,8 @@ def _refund_question(sale: Sale, context: PosContext) -> str:
     return lines(
         sale_details(sale, tz=context.tz),
         "",
-        f"Refund all that is left of the sale ({money(sale.total_minor - sale.refunded_minor, sale.currency)})? "
-        "Its goods go back into stock.",
+        f"Refund {'the rest of' if sale.refunded_minor else 'the whole'} sale "
+        f"({money(sale.total_minor - sale.refunded_minor, sale.currency)})? Its goods go back into stock.",
     )
 
 
@@ -201,6 +211,8 @@ async def refund(update: Update, context: PosContext) -> None:
     if found.status is SaleStatus.REFUNDED:
         await send(update, context, esc(_already_refunded(found, context)))
         return
+    # The line-by-line screen starts from here, with the reason typed after the number.
+    context.chat_data[refunds.DRAFT_KEY] = refunds.new_draft(found, " ".join((context.args or [])[1:]))
     await send(update, context, _refund_question(found, context), _refund_keyboard(found))
 
 

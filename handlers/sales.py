@@ -50,7 +50,7 @@ async def _show_sales(update: Update, context: PosContext, period: Period, page:
     if not sales:
         await show(update, context, lines(title, "No sales in this period."))
         return
-    completed = [s for s in sales if s.status is SaleStatus.COMPLETED]
+    completed = [s for s in sales if s.status is not SaleStatus.REFUNDED]
     total = sum(s.total_minor for s in completed)
     pages = -(-len(sales) // PER_PAGE)
     page = min(max(page, 1), pages)

@@ -6,19 +6,13 @@ import asyncio
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-
-from datetime import UTC, datetime
-
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
-from sqlalchemy.ext.asyncio import AsyncSession
-
-
 from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import catalog, search_index
 from db.engine import is_sqlite, make_engine, make_session_factory, transaction
@@ -141,17 +135,16 @@ PREVIOUS_RELEASE_ROWS = [
 ]
 
 
-
-# --- 0002 (money): a database of the previous release, with data, upgrades without a change ------
+# --- 0005 (money): a database of the previous release, with data, upgrades without a change ------
 
 _PREVIOUS_RELEASE_ROWS = [
     "INSERT INTO staff (id, telegram_id, name, role, active, created_at, updated_at) VALUES "
     "(1, 111, 'Ann', 'admin', :t, :now, :now), (2, 222, 'Cas', 'cashier', :t, :now, :now)",
     "INSERT INTO categories (id, name, created_at) VALUES (1, 'Dairy', :now)",
-    "INSERT INTO products (id, sku, barcode, name, category_id, price_minor, stock, low_stock_threshold, "
-    "low_stock_alerted, archived, created_at, updated_at) VALUES "
-    "(1, 'MILK', '400', 'Milk', 1, 150, 7, NULL, :f, :f, :now, :now), "
-    "(2, 'BREAD', NULL, 'Bread', NULL, 225, 4, 2, :f, :f, :now, :now)",
+    "INSERT INTO products (id, sku, sku_key, barcode, barcode_key, name, category_id, price_minor, stock, "
+    "low_stock_threshold, low_stock_alerted, archived, created_at, updated_at) VALUES "
+    "(1, 'MILK', 'milk', '400', '400', 'Milk', 1, 150, 7, NULL, :f, :f, :now, :now), "
+    "(2, 'BREAD', 'bread', NULL, NULL, 'Bread', NULL, 225, 4, 2, :f, :f, :now, :now)",
     "INSERT INTO sales (id, created_at, cashier_id, customer_id, chat_id, payment_method, currency, total_minor, "
     "tendered_minor, change_minor, status, refunded_at, refunded_by_id, idempotency_key) VALUES "
     "(1, :now, 2, NULL, 5, 'cash', 'USD', 525, 1000, 475, 'completed', NULL, NULL, 'cart:1:v1'), "
@@ -363,10 +356,17 @@ async def test_the_quick_pins_migration_keeps_every_row_of_the_previous_release(
     assert after.pop("quick_pins") == []
     after.pop("alembic_version"), before.pop("alembic_version")
     assert after == before
+MONEY = "0005"
+
+
+def _before_money() -> str:
+    """The revision the money migration builds on: the previous release's schema."""
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite+aiosqlite:///unused.db"))
+    return scripts.get_revision(MONEY).down_revision
 
 
 async def test_previous_release_with_sales_upgrades_unchanged(database_url):
-    await upgrade_async(database_url, "0001")
+    await upgrade_async(database_url, _before_money())
     now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
     if is_sqlite(database_url):
         now = now.replace(tzinfo=None)  # what the previous release stored on SQLite
@@ -406,7 +406,7 @@ async def test_previous_release_with_sales_upgrades_unchanged(database_url):
 
 
 async def test_money_downgrade_keeps_the_old_rows(database_url):
-    await upgrade_async(database_url, "0001")
+    await upgrade_async(database_url, _before_money())
     now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
     if is_sqlite(database_url):
         now = now.replace(tzinfo=None)
@@ -414,5 +414,5 @@ async def test_money_downgrade_keeps_the_old_rows(database_url):
         await cli_helpers.execute(database_url, statement, now=now, t=True, f=False)
     before = await _old_columns(database_url)
     await upgrade_async(database_url)
-    await _downgrade(database_url, "0001")
+    await _downgrade(database_url, _before_money())
     assert await _old_columns(database_url) == before

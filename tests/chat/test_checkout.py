@@ -329,7 +329,9 @@ async def test_cancel_button(cashier, session_factory):
         "−",
         "Tea ×1",
         "+",
+        "％",
         "✕",
+        "Discount…",
         "Clear cart",
         "Checkout",
     ]

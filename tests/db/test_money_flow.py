@@ -7,13 +7,16 @@ checkout and refund functions on both backends.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
-from db import carts, checkout, pricing, refunds, taxes
+from db import carts, checkout, money_report, pricing, refunds, taxes
 from db.errors import Conflict, InvalidInput, OutOfStock, StaleCart
 from db.models import CartLine, Discount, PaymentMethod, Role, Sale, SaleStatus
+from db.periods import period_for_days
 from tests.factories import (
     CURRENCY,
     THRESHOLD,
@@ -24,6 +27,8 @@ from tests.factories import (
     run,
     stock_of,
 )
+
+UTC_ZONE = ZoneInfo("UTC")
 
 
 @pytest.fixture
@@ -213,3 +218,49 @@ async def test_two_refunds_racing_never_return_more_than_sold(session_factory, c
     assert after.lines[0].refunded_quantity == 2 and after.refunded_minor == 1000
     assert await stock_of(session_factory, product.id) == 9
     assert await ledger_problems(session_factory) == []
+
+
+async def test_money_report_reconciles_to_the_cent(session_factory, cashier):
+    """The hand-computed sale (gross 19.32, discounts 1.32, tax 0.78 + 0 + 0.64, paid 10.00 card +
+    8.00 cash) and a return of one apple and all the bread (2.85 + 2.84 = 5.69 in cash)."""
+    (_, _, _), view = await _hand_cart(session_factory)
+    card = pricing.PaymentIn(method="card", amount_minor=1000)
+    cash = pricing.PaymentIn(method="cash", amount_minor=800, tendered_minor=2000)
+    sale = (await _checkout(session_factory, cashier, view, payments=[card, cash])).sale
+    line_a, line_b, _ = sale.lines
+    await run(
+        session_factory,
+        refunds.refund,
+        sale_id=sale.id,
+        lines={line_a.id: refunds.ReturnLine(1, restock=False), line_b.id: refunds.ReturnLine(3)},
+        method="cash",
+        actor=cashier,
+    )
+    today = datetime.now(UTC).date()
+    period = period_for_days(today, today, UTC_ZONE)
+
+    report = await run(session_factory, money_report.money_summary, period=period, tz=UTC_ZONE)
+
+    assert (report.gross_minor, report.discounts_minor, report.net_sales_minor) == (1932, 132, 1800)
+    assert (report.refunds_minor, report.net_revenue_minor) == (569, 1231)
+    assert report.gross_minor - report.discounts_minor - report.refunds_minor == report.net_revenue_minor
+    assert [(t.name, t.rate_bp, t.tax_minor, t.net_minor) for t in report.taxes] == [
+        ("Zero-rated", 0, 0, 284),
+        ("Sales", 725, 64, 883),
+        ("VAT", 1600, 78, 491),
+    ]
+    assert sum(t.tax_minor for t in report.taxes) == report.tax_minor == 142
+    assert [(m.method, m.amount_minor) for m in report.payments] == [
+        (PaymentMethod.CARD, 1000),
+        (PaymentMethod.CASH, 800),
+    ]
+    assert [(m.method, m.count, m.amount_minor) for m in report.refunds] == [(PaymentMethod.CASH, 1, 569)]
+    assert [(d.day, d.gross_minor, d.refunds_minor, d.net_revenue_minor) for d in report.by_day] == [
+        (today, 1932, 569, 1231)
+    ]
+    assert [(p.name, p.net_revenue_minor) for p in report.best_by_revenue] == [
+        ("Cheese", 947),
+        ("Apples", 284),
+        ("Bread", 0),
+    ]
+    assert [c.total_minor for c in report.by_cashier] == [1800]

@@ -12,6 +12,8 @@ from db.models import Customer, PaymentMethod, Product, Role, Sale, SaleLine, Sa
 
 _ids = itertools.count(1)
 
+_receipt_numbers = itertools.count(1)  # sales built directly, not through checkout
+
 
 def local(tz: str, *args: int, fold: int = 0) -> datetime:
     """An aware datetime from local wall-clock fields in the zone `tz`."""
@@ -54,6 +56,7 @@ class Shop:
     ) -> Sale:
         total = sum(p.price_minor * q for p, q in lines)
         sale = Sale(
+            number=next(_receipt_numbers),
             created_at=at,
             cashier_id=cashier.id,
             customer_id=customer.id if customer else None,
@@ -85,6 +88,7 @@ class Shop:
     async def bare_sale(self, at: datetime, cashier: Staff, total_minor: int) -> Sale:
         """A sale with its total only: for the day and basket figures."""
         sale = Sale(
+            number=next(_receipt_numbers),
             created_at=at,
             cashier_id=cashier.id,
             chat_id=1,

@@ -156,6 +156,7 @@ async def test_a_year_of_random_sales_matches_python(session, zone: str) -> None
     instants += [year.end - timedelta(microseconds=1), year.end, year.start - timedelta(microseconds=1)]
     session.add_all(
         Sale(
+            number=1_000_000 + i,
             created_at=at,
             cashier_id=alice.id,
             chat_id=1,

@@ -3,8 +3,8 @@
 Earlier sales keep every total: each becomes one payment by its method, its receipt number is its
 id, and the receipt counter starts after the highest.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-01 20:09:06.993612
 
 """
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision: str = "0002"
-down_revision: Union[str, Sequence[str], None] = "0001"
+revision: str = "0005"
+down_revision: Union[str, Sequence[str], None] = "0004"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -63,6 +63,8 @@ COMMAND_TEXT = {
     "unarchive": "/unarchive OLD1",
     "stock": "/stock",
     "lowstock": "/lowstock",
+    "discount": "/discount 5% loyal customer",
+    "tax": "/tax add GST 5%",
     "report": "/report",
     "sale": "/sale {sale}",
     "refund": "/refund {sale}",

@@ -150,4 +150,3 @@ async def pending_for_cart(session: AsyncSession, *, cart_id: int) -> list[Appro
         )
     )
     return list(rows.all())
-

@@ -218,13 +218,13 @@ async def remove_line(session: AsyncSession, *, chat_id: int, product_id: int) -
 
 async def remove_archived(session: AsyncSession, *, chat_id: int) -> CartView:
     """Remove the lines of products no longer on sale (archived since they were added)."""
-    cart = await _locked_cart(session, chat_id)
+    cart = await locked_cart(session, chat_id)
     archived = select(Product.id).where(Product.archived.is_(True))
     removed = await session.execute(
         delete(CartLine).where(CartLine.cart_id == cart.id, CartLine.product_id.in_(archived))
     )
     if removed.rowcount:
-        await _bump(session, cart)
+        await bump(session, cart)
     return await get_cart_view(session, chat_id=chat_id)
 
 

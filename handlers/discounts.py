@@ -17,7 +17,9 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from db import approvals
+from db import checkout as checkout_db
 from db import discounts as discounts_db
+from db import refunds as refunds_db
 from db import staff as staff_db
 from db import subscriptions as subscriptions_db
 from db.errors import PosError, StaleCart
@@ -26,7 +28,7 @@ from db.taxes import format_rate
 from handlers.access import pressed, requires
 from handlers.cart import cart_screen
 from handlers.context import PosContext
-from handlers.render import button, cb, cb_pattern, clip, esc, keyboard, lines, money
+from handlers.render import button, cb, cb_pattern, clip, esc, keyboard, lines, money, payment_label, sale_details
 from handlers.reply import answer, refuse, send, show
 
 log = logging.getLogger(__name__)
@@ -117,15 +119,20 @@ async def discount(update: Update, context: PosContext) -> None:
         f"(within {settings.approval_minutes} minutes).",
     )
     message = await context.bot.send_message(chat_id, waiting)
-    sent = await _ask_managers(context, request, outcome.view.total_minor, outcome.discount_minor)
+    detail = (
+        f"Cart discounts would be {money(outcome.discount_minor, context.currency)}; the cart is "
+        f"{money(outcome.view.total_minor, context.currency)} before it."
+    )
+    sent = await ask_managers(context, request, detail)
     async with context.transaction() as session:
         await approvals.remember_messages(
             session, request_id=request.id, cashier_message_id=message.message_id, sent=sent
         )
 
 
-async def _ask_managers(context: PosContext, request, total_minor: int, discount_minor: int) -> list[tuple[int, int]]:
-    """Send the request with Approve / Deny to every manager's private chat and subscribed chat."""
+async def ask_managers(context: PosContext, request, detail: str) -> list[tuple[int, int]]:
+    """Send the request with Approve / Deny to every manager's private chat and subscribed chat;
+    ``detail`` (HTML) says what approving would do. Returns where it went (chat, message)."""
     async with context.reading() as session:
         managers = [
             s for s in await staff_db.list_staff(session, include_inactive=False) if s.role.includes(Role.MANAGER)
@@ -134,8 +141,7 @@ async def _ask_managers(context: PosContext, request, total_minor: int, discount
     text = lines(
         f"🙋 <b>Approval needed</b> (#{request.id})",
         esc(request.summary),
-        f"Cart discounts would be {money(discount_minor, context.currency)}; the cart is "
-        f"{money(total_minor, context.currency)} before it.",
+        detail,
     )
     markup = keyboard(
         [
@@ -158,12 +164,13 @@ async def _ask_managers(context: PosContext, request, total_minor: int, discount
     return sent
 
 
-def _verdict(status: ApprovalStatus, who: str) -> str:
+def _verdict(status: ApprovalStatus, who: str, kind: ApprovalKind) -> str:
+    changed = "the cart had changed" if kind is ApprovalKind.DISCOUNT else "the sale had changed"
     return {
         ApprovalStatus.APPROVED: f"✅ Approved by {esc(who)}",
         ApprovalStatus.DENIED: f"❌ Denied by {esc(who)}",
         ApprovalStatus.EXPIRED: "⌛ Expired before anyone answered",
-        ApprovalStatus.VOID: f"⚠️ Approved by {esc(who)}, but the cart had changed: void",
+        ApprovalStatus.VOID: f"⚠️ Approved by {esc(who)}, but {changed}: void",
     }.get(status, esc(status.value))
 
 
@@ -177,16 +184,32 @@ async def decide(update: Update, context: PosContext) -> None:
         return
     (request_id,) = args
     settings = context.settings
-    view = None
+    view = refunded = None
     try:
         async with context.transaction() as session:
             decision = await approvals.decide(
                 session, request_id=request_id, manager=context.staff, approve=action == "ok"
             )
             request = decision.request
-            if decision.decided_now and request.status is ApprovalStatus.APPROVED:
-                payload = decision.payload
-                requester = await session.get(type(context.staff), request.requested_by_id)
+            approved = decision.decided_now and request.status is ApprovalStatus.APPROVED
+            payload = decision.payload
+            requester = await session.get(type(context.staff), request.requested_by_id)
+            if approved and request.kind is ApprovalKind.REFUND:
+                try:
+                    record = await refunds_db.refund(
+                        session,
+                        sale_id=request.sale_id,
+                        lines={int(k): refunds_db.ReturnLine(q, bool(r)) for k, (q, r) in payload["lines"].items()},
+                        method=payload["method"],
+                        reason=payload["reason"],
+                        actor=requester,
+                        approved_by=context.staff,
+                        default_threshold=settings.low_stock_threshold,
+                    )
+                    refunded = (record, await checkout_db.get_sale(session, sale_id=request.sale_id))
+                except PosError as error:
+                    await approvals.void(session, request=request, why=error.message)
+            elif approved:
                 try:
                     outcome = await discounts_db.apply(
                         session,
@@ -208,14 +231,14 @@ async def decide(update: Update, context: PosContext) -> None:
                 except (StaleCart, PosError) as error:
                     await approvals.void(session, request=request, why=getattr(error, "message", str(error)))
             who = decision.decided_by.name if decision.decided_by else ""
-            status = request.status
+            status, kind = request.status, request.kind
             messages = [(m.chat_id, m.message_id) for m in request.messages]
             cashier_chat, cashier_message = request.chat_id, request.message_id
             summary = request.summary
     except PosError as error:
         await refuse(update, context, error.message)
         return
-    verdict = _verdict(status, who)
+    verdict = _verdict(status, who, kind)
     text = lines(f"🙋 Approval #{request_id}", esc(summary), verdict)
     if not decision.decided_now:
         await answer(update, context, f"Already answered: {verdict}", alert=True)
@@ -226,16 +249,26 @@ async def decide(update: Update, context: PosContext) -> None:
     for chat_id, message_id in messages:
         if update.effective_chat and chat_id == update.effective_chat.id:
             continue
-        await _edit(context, chat_id, message_id, text)
+        await edit_message(context, chat_id, message_id, text)
     if decision.decided_now and cashier_message is not None:
         if view is not None:
             screen_text, markup = cart_screen(view, context.currency, note=lines(verdict, esc(summary)))
+        elif refunded is not None:
+            record, sale = refunded
+            screen_text = lines(
+                verdict,
+                f"✅ <b>Refunded {money(record.amount_minor, sale.currency)}</b> "
+                f"by {esc(payment_label(record.method))}.",
+                "",
+                sale_details(sale, tz=context.tz),
+            )
+            markup = None
         else:
             screen_text, markup = lines(verdict, esc(summary), "/cart shows the cart."), None
-        await _edit(context, cashier_chat, cashier_message, screen_text, markup)
+        await edit_message(context, cashier_chat, cashier_message, screen_text, markup)
 
 
-async def _edit(context: PosContext, chat_id: int, message_id: int, text: str, markup=None) -> None:
+async def edit_message(context: PosContext, chat_id: int, message_id: int, text: str, markup=None) -> None:
     try:
         await context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
     except TelegramError as error:  # deleted, too old, or unchanged: the decision stands anyway

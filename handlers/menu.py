@@ -39,7 +39,7 @@ COMMANDS: list[tuple[str, str, Role | None]] = [
     ("tax", "Tax rates: /tax, /tax add|set|default ...", Role.MANAGER),
     ("report", "Sales report: /report [today|week|month|...]", Role.MANAGER),
     ("sale", "One sale in full: /sale <number>", Role.MANAGER),
-    ("refund", "Refund a sale: /refund <number>", Role.MANAGER),
+    ("refund", "Return some or all of a sale: /refund <number> [reason]", Role.CASHIER),
     ("history", "A customer's purchases: /history <name or phone>", Role.MANAGER),
     ("subscribe", "Push reports and alerts to this chat", Role.MANAGER),
     ("unsubscribe", "Stop the pushes to this chat", Role.MANAGER),

@@ -12,12 +12,14 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
+from db import approvals
 from db import checkout as checkout_db
 from db import refunds as refunds_db
 from db.errors import PosError
-from db.models import PaymentMethod, Role, Sale
+from db.models import ApprovalKind, PaymentMethod, Role, Sale
 from handlers.access import pressed, requires
 from handlers.context import PosContext
+from handlers.discounts import ask_managers
 from handlers.render import button, cb, cb_pattern, clip, esc, keyboard, lines, money, payment_label, sale_details
 from handlers.reply import answer, refuse, show
 
@@ -98,6 +100,7 @@ def refund_screen(sale: Sale, draft: dict) -> tuple[str, InlineKeyboardMarkup]:
 
 
 def _may_refund(context: PosContext) -> bool:
+    """Whether this person's return is recorded at once (else it asks a manager first)."""
     staff = context.staff
     return staff is not None and (staff.role.includes(Role.MANAGER) or context.settings.cashier_can_refund)
 
@@ -110,9 +113,6 @@ async def step(update: Update, context: PosContext) -> None:
     count = 1 if action == "all" else 2
     args = await pressed(update, context, NS, action, count)
     if args is None:
-        return
-    if not _may_refund(context):
-        await refuse(update, context, "Only a manager can make returns here.")
         return
     sale_id = args[0]
     draft = _draft(context, sale_id)
@@ -158,9 +158,6 @@ async def open_screen(update: Update, context: PosContext) -> None:
     args = await pressed(update, context, NS, "show", 1)
     if args is None:
         return
-    if not _may_refund(context):
-        await refuse(update, context, "Only a manager can make returns here.")
-        return
     try:
         async with context.reading() as session:
             sale = await checkout_db.get_sale(session, sale_id=args[0])
@@ -180,13 +177,13 @@ async def confirm(update: Update, context: PosContext) -> None:
     args = await pressed(update, context, NS, "ok", 1)
     if args is None:
         return
-    if not _may_refund(context):
-        await refuse(update, context, "Only a manager can make returns here.")
-        return
     (sale_id,) = args
     draft = _draft(context, sale_id)
     if draft is None:
         await refuse(update, context, NO_DRAFT)
+        return
+    if not _may_refund(context):
+        await _ask_for_approval(update, context, sale_id, draft)
         return
     wanted = {
         int(line_id): refunds_db.ReturnLine(qty, restock=int(line_id) not in draft["out"])
@@ -219,6 +216,61 @@ async def confirm(update: Update, context: PosContext) -> None:
             sale_details(sale, tz=context.tz),
         ),
     )
+
+
+async def _ask_for_approval(update: Update, context: PosContext, sale_id: int, draft: dict) -> None:
+    """A cashier's return while CASHIER_CAN_REFUND is off: it waits for a manager's answer."""
+    chosen = {line_id: qty for line_id, qty in draft["q"].items() if qty}
+    if not chosen:
+        await refuse(update, context, "Choose at least one unit to return.")
+        return
+    method = METHODS[draft["m"]]
+    try:
+        async with context.transaction() as session:
+            sale = await checkout_db.get_sale(session, sale_id=sale_id)
+            units = sum(chosen.values())
+            summary = (
+                f"return of {units} unit{'s' if units != 1 else ''} from sale #{sale.number} by {method.value}"
+                + (f" ({clip(draft['r'], 60)})" if draft["r"] else "")
+                + f" by {context.staff.name}"
+            )
+            request = await approvals.create(
+                session,
+                kind=ApprovalKind.REFUND,
+                requested_by=context.staff,
+                chat_id=update.effective_chat.id,
+                sale_id=sale.id,
+                summary=summary,
+                payload={
+                    "lines": {k: [q, int(k) not in draft["out"]] for k, q in chosen.items()},
+                    "method": method.value,
+                    "reason": draft["r"],
+                },
+                minutes=context.settings.approval_minutes,
+            )
+            amount = sum(
+                refunds_db.refund_amounts(line, min(int(chosen.get(str(line.id), 0)), refunds_db.returnable(line)))[0]
+                for line in sale.lines
+            )
+    except PosError as error:
+        await refuse(update, context, error.message)
+        return
+    context.chat_data.pop(DRAFT_KEY, None)
+    await answer(update, context, "Asked a manager.")
+    await show(
+        update,
+        context,
+        lines(
+            f"⏳ <b>Waiting for a manager</b>: {esc(summary)}, {money(amount, sale.currency)}.",
+            "This screen updates when a manager answers.",
+        ),
+    )
+    message = update.callback_query.message
+    sent = await ask_managers(context, request, f"Pays back {money(amount, sale.currency)}.")
+    async with context.transaction() as session:
+        await approvals.remember_messages(
+            session, request_id=request.id, cashier_message_id=getattr(message, "message_id", None), sent=sent
+        )
 
 
 def handlers() -> list[BaseHandler]:

@@ -202,7 +202,7 @@ async def sale(update: Update, context: PosContext) -> None:
     await send(update, context, sale_details(found, tz=context.tz), _sale_keyboard(found))
 
 
-@requires(Role.MANAGER)
+@requires(Role.CASHIER)
 async def refund(update: Update, context: PosContext) -> None:
     """Ask to confirm the refund of a sale."""
     found = await _sale_from_command(update, context, REFUND_USAGE)
@@ -213,6 +213,9 @@ async def refund(update: Update, context: PosContext) -> None:
         return
     # The line-by-line screen starts from here, with the reason typed after the number.
     context.chat_data[refunds.DRAFT_KEY] = refunds.new_draft(found, " ".join((context.args or [])[1:]))
+    if not context.staff.role.includes(Role.MANAGER):  # a cashier: line by line (asks a manager unless allowed)
+        await send(update, context, *refunds.refund_screen(found, context.chat_data[refunds.DRAFT_KEY]))
+        return
     await send(update, context, _refund_question(found, context), _refund_keyboard(found))
 
 

@@ -70,10 +70,33 @@ async def test_returning_more_than_is_left_is_refused(manager, session_factory):
     assert await stock(session_factory, tea.id) == 10
 
 
-async def test_a_cashier_cannot_use_a_return_screen(cashier, manager, session_factory):
+async def test_a_cashiers_return_waits_for_a_manager(cashier, manager, session_factory):
+    """CASHIER_CAN_REFUND is false by default: the cashier's return becomes an approval request."""
+    sale, tea, _ = await _sale(session_factory)
+    await cashier.send(f"/refund {sale.number} wrong tea")
+    assert "Return from sale #" in cashier.text and "Refund the whole sale" not in cashier.text
+    await cashier.tap("^\\+$")
+    await cashier.tap("✅ Refund \\$5.00")
+    waiting = cashier.last_reply
+    assert "Waiting for a manager" in waiting.text and "$5.00" in waiting.text
+    async with session_factory() as session:
+        assert (await session.scalars(select(Refund))).all() == []
+    assert "Approval needed" in manager.text and "Pays back $5.00" in manager.text
+
+    await manager.tap("✅ Approve")
+    edited = next(m for m in cashier.messages if m.message_id == waiting.message_id)
+    assert "Approved by Mia Manager" in edited.text and "Refunded $5.00" in edited.text
+    async with session_factory() as session:
+        (refund,) = (await session.scalars(select(Refund))).all()
+    assert (refund.amount_minor, refund.reason, refund.approved_by_id is not None) == (500, "wrong tea", True)
+    assert await stock(session_factory, tea.id) == 8
+
+
+async def test_a_cashier_cannot_press_the_managers_whole_refund(cashier, manager, session_factory):
     sale, _, _ = await _sale(session_factory)
     await manager.send(f"/refund {sale.number}")
-    await manager.tap("Choose lines…")
     await cashier.send("/cart")
-    answer = await cashier.press(f"rfl:ok:{sale.id}")
-    assert "Only a manager" in answer["text"]
+    answer = await cashier.press(f"ref:do:{sale.id}")
+    assert answer["show_alert"]
+    async with session_factory() as session:
+        assert (await session.scalars(select(Refund))).all() == []

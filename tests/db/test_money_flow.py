@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from db import carts, checkout, money_report, pricing, refunds, taxes
-from db.errors import Conflict, InvalidInput, OutOfStock, StaleCart
+from db.errors import Conflict, InvalidInput, OutOfStock, StaleCart, TotalChanged
 from db.models import CartLine, Discount, PaymentMethod, Role, Sale, SaleStatus
 from db.periods import period_for_days
 from tests.factories import (
@@ -142,7 +142,7 @@ async def test_payments_that_do_not_add_up_record_nothing(session_factory, cashi
     _, view = await _hand_cart(session_factory)
     with pytest.raises(StaleCart):
         await _checkout(session_factory, cashier, view, payments=[pricing.PaymentIn(method="card", amount_minor=1700)])
-    with pytest.raises(StaleCart):  # the screen showed another total
+    with pytest.raises(TotalChanged):  # the screen showed another total
         await _checkout(
             session_factory,
             cashier,

@@ -14,6 +14,8 @@ from typing import Sequence, Union
 from alembic import op
 import sqlalchemy as sa
 
+from db import search_index
+
 
 # revision identifiers, used by Alembic.
 revision: str = "0005"
@@ -201,6 +203,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_refund_lines_refund_id"), ["refund_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_refund_lines_sale_line_id"), ["sale_line_id"], unique=False)
 
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:  # SQLite rebuilds both tables: the search index's triggers go first, back after
+        search_index.uninstall(op.get_bind())
     with op.batch_alter_table("categories", schema=None) as batch_op:
         batch_op.add_column(sa.Column("tax_rate_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key(
@@ -212,6 +217,8 @@ def upgrade() -> None:
         batch_op.create_foreign_key(
             batch_op.f("fk_products_tax_rate_id_tax_rates"), "tax_rates", ["tax_rate_id"], ["id"]
         )
+    if sqlite:
+        search_index.install(op.get_bind())
 
     with op.batch_alter_table("sale_lines", schema=None) as batch_op:
         for name in ("line_discount_minor", "cart_discount_minor", "tax_minor"):
@@ -294,6 +301,9 @@ def downgrade() -> None:
         batch_op.drop_column("cart_discount_minor")
         batch_op.drop_column("line_discount_minor")
 
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:  # SQLite rebuilds both tables: the search index's triggers go first, back after
+        search_index.uninstall(op.get_bind())
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_products_tax_rate_id_tax_rates"), type_="foreignkey")
         batch_op.drop_column("tax_rate_id")
@@ -301,6 +311,8 @@ def downgrade() -> None:
     with op.batch_alter_table("categories", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_categories_tax_rate_id_tax_rates"), type_="foreignkey")
         batch_op.drop_column("tax_rate_id")
+    if sqlite:
+        search_index.install(op.get_bind())
 
     with op.batch_alter_table("refund_lines", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_refund_lines_sale_line_id"))

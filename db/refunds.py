@@ -70,6 +70,9 @@ async def refund(
     await session.execute(select(Sale.id).where(Sale.id == sale.id).with_for_update())
     sale = await get_sale(session, sale_id=sale.id)  # fresh, now that no other refund can run
     by_id = {line.id: line for line in sale.lines}
+    if sale.status is SaleStatus.REFUNDED:
+        when = f" on {sale.refunded_at:%Y-%m-%d %H:%M} UTC" if sale.refunded_at else ""
+        raise Conflict(f"Sale #{sale.number} was already refunded in full{when}.")
     if lines is None:
         lines = {line.id: ReturnLine(returnable(line)) for line in sale.lines if returnable(line) > 0}
         if not lines:

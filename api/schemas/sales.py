@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator, model_validator
 
 from api.schemas.common import Code, Id, Model, Money, Text, local
-from db.models import Sale
+from db.models import Sale, SaleStatus
 from db.taxes import format_rate
 from db.taxes import sale_taxes as tax_breakdown
 
@@ -125,7 +125,7 @@ class SaleOut(Model):
             id=sale.id,
             number=sale.number,
             created_at=local(sale.created_at, tz),
-            status=sale.status.value,
+            status="partially_refunded" if sale.status is SaleStatus.PARTLY_REFUNDED else sale.status.value,
             refunded_at=local(sale.refunded_at, tz),
             cashier=PersonRef(id=sale.cashier.id, name=sale.cashier.name),
             customer=PersonRef(id=sale.customer.id, name=sale.customer.name) if sale.customer else None,
@@ -145,6 +145,7 @@ class SaleOut(Model):
             taxes=[
                 TaxOut(name=name, rate=format_rate(rate_bp), amount=Money.of(tax, cur))
                 for name, rate_bp, tax, _net in tax_breakdown(sale)
+                if name  # lines without a rate carry no tax
             ],
             total=Money.of(sale.total_minor, cur),
             payments=[

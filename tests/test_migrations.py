@@ -135,7 +135,7 @@ PREVIOUS_RELEASE_ROWS = [
 ]
 
 
-# --- 0005 (money): a database of the previous release, with data, upgrades without a change ------
+# --- 0007 (money): a database of the previous release, with data, upgrades without a change ------
 
 _PREVIOUS_RELEASE_ROWS = [
     "INSERT INTO staff (id, telegram_id, name, role, active, created_at, updated_at) VALUES "
@@ -357,6 +357,7 @@ async def test_the_quick_pins_migration_keeps_every_row_of_the_previous_release(
     after.pop("alembic_version"), before.pop("alembic_version")
     assert after == before
 MONEY = "0005"
+MONEY = "0007"
 
 
 def _before_money() -> str:

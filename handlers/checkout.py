@@ -246,7 +246,9 @@ async def _read_cart(update: Update, context: PosContext) -> CartView | None:
     """The chat's cart as it is now; None (and the user told) if it cannot be read."""
     try:
         async with context.transaction() as session:
-            return await carts_db.get_cart_view(session, chat_id=update.effective_chat.id)
+            return await carts_db.get_cart_view(
+                session, chat_id=update.effective_chat.id, prices_include_tax=context.settings.prices_include_tax
+            )
     except PosError as err:
         await refuse(update, context, err.message)
         return None
@@ -396,7 +398,9 @@ async def drop_archived(update: Update, context: PosContext) -> str | int | None
     cart_id, version = args
     try:
         async with context.transaction() as session:
-            view = await own_cart(session, update.effective_chat.id, cart_id)
+            view = await own_cart(
+                session, update.effective_chat.id, cart_id, prices_include_tax=context.settings.prices_include_tax
+            )
             if view.version == version:  # else the cart changed: review it as it is now
                 view = await carts_db.remove_archived(session, chat_id=update.effective_chat.id)
     except PosError as err:
@@ -635,7 +639,9 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
     result = None
     try:
         async with context.transaction() as session:
-            view = await own_cart(session, update.effective_chat.id, cart_id)
+            view = await own_cart(
+                session, update.effective_chat.id, cart_id, prices_include_tax=context.settings.prices_include_tax
+            )
             sale = await checkout_db.recorded_sale(session, cart_id=cart_id, version=version)
             if sale is None and ready:
                 result = await checkout_db.checkout(

@@ -92,15 +92,16 @@ async def report(update: Update, context: PosContext) -> None:
     except PosError as error:
         await send(update, context, esc(error.message))
         return
-    for chunk in split_message(sales_summary_text(summary, currency=context.currency, title="Sales report")):
-        await send(update, context, chunk)
-    if figures.sales_count or figures.refunds_minor:
-        money_text = lines(
+    text = sales_summary_text(summary, currency=context.currency, title="Sales report")
+    if figures.sales_count or figures.refunds_minor:  # one message with the sales figures when it fits
+        text = lines(
+            text,
+            "",
             f"💰 <b>Money {esc(period.label)}</b>",
             *(esc(line) for line in money_report.summary_lines(figures, currency=context.currency)),
         )
-        for chunk in split_message(money_text):
-            await send(update, context, chunk)
+    for chunk in split_message(text):
+        await send(update, context, chunk)
     if not summary.sales_count:
         return
     await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_PHOTO)

@@ -101,13 +101,13 @@ async def quote_items(
 
 
 async def quote_cart(session: AsyncSession, *, cart_id: int, prices_include_tax: bool) -> Quote:
-    """Price the cart's lines (product-id order) with today's prices, rates and its discounts."""
+    """Price the cart's lines (in the order they were added) with today's prices, rates and discounts."""
     rows = (
         await session.execute(
             select(CartLine.id, CartLine.product_id, CartLine.quantity, Product.name, Product.sku, Product.price_minor)
             .join(Product, Product.id == CartLine.product_id)
             .where(CartLine.cart_id == cart_id)
-            .order_by(CartLine.product_id)
+            .order_by(CartLine.id)
         )
     ).all()
     discounts = list((await session.scalars(select(Discount).where(Discount.cart_id == cart_id))).all())

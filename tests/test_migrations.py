@@ -135,7 +135,7 @@ PREVIOUS_RELEASE_ROWS = [
 ]
 
 
-# --- 0008 (money): a database of the previous release, with data, upgrades without a change ------
+# --- 0009 (money): a database of the previous release, with data, upgrades without a change ------
 
 _PREVIOUS_RELEASE_ROWS = [
     "INSERT INTO staff (id, telegram_id, name, role, active, created_at, updated_at) VALUES "
@@ -359,7 +359,7 @@ async def test_the_quick_pins_migration_keeps_every_row_of_the_previous_release(
     assert after == before
 MONEY = "0005"
 MONEY = "0007"
-MONEY = "0008"
+MONEY = "0009"
 
 
 def _before_money() -> str:

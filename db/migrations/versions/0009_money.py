@@ -3,8 +3,8 @@
 Earlier sales keep every total: each becomes one payment by its method, its receipt number is its
 id, and the receipt counter starts after the highest.
 
-Revision ID: 0008
-Revises: 0007_update_inbox
+Revision ID: 0009
+Revises: 0008_quick_pins
 Create Date: 2026-12-01 20:09:06.993612
 
 """
@@ -18,8 +18,8 @@ from db import search_index
 
 
 # revision identifiers, used by Alembic.
-revision: str = "0008"
-down_revision: Union[str, Sequence[str], None] = "0007_update_inbox"
+revision: str = "0009"
+down_revision: Union[str, Sequence[str], None] = "0008_quick_pins"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -83,6 +83,11 @@ COMMANDS = [
     ["staff", "remove"],
     ["backup"],
     ["check"],
+    ["api"],
+    ["apikey"],
+    ["apikey", "new"],
+    ["apikey", "list"],
+    ["apikey", "revoke"],
 ]
 
 

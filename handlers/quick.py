@@ -56,7 +56,8 @@ def quick_screen(
 
 async def _grid(update: Update, context: PosContext, note: str | None = None) -> None:
     try:
-        async with context.reading() as session:
+        # A transaction, not a read: the chat's cart is created on first use (as /cart does).
+        async with context.transaction() as session:
             products = await quick_db.favourites(session)
             view = await carts_db.get_cart_view(session, chat_id=update.effective_chat.id)
     except PosError as err:

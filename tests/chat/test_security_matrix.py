@@ -129,8 +129,8 @@ PAYLOADS = [
     Payload("edit:f:{product}:1", Role.MANAGER),
     Payload("stock:page:1", Role.MANAGER),
     # reports, refunds, customer history (manager)
-    Payload("rep:csv:{today}:{today}", Role.MANAGER),
-    Payload("rep:xlsx:{today}:{today}", Role.MANAGER),
+    Payload("rep:csv:{day}:{day}", Role.MANAGER),
+    Payload("rep:xlsx:{day}:{day}", Role.MANAGER),
     Payload("ref:ask:{sale}", Role.MANAGER),
     Payload("ref:do:{sale}", Role.MANAGER),
     Payload("ref:no:{sale}", Role.MANAGER),
@@ -183,7 +183,8 @@ async def world(shop, session_factory) -> World:
         "sale": sale.id,
         "staff": CASHIER2_ID,
         "former": FORMER_ID,
-        "today": today.toordinal(),
+        "today": today.toordinal(),  # /sales and /audit buttons carry days as ordinals
+        "day": int(today.strftime("%Y%m%d")),  # report buttons carry them as YYYYMMDD
     }
     return World(values, carts)
 

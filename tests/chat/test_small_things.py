@@ -21,6 +21,7 @@ async def test_a_new_customer_at_checkout_may_skip_the_phone(cashier, session_fa
     tea = await product(session_factory, name="Tea", price_minor=300, stock=10)
     await fill(session_factory, CASHIER_ID, (tea, 1))
     await cashier.send("/checkout")
+    await cashier.tap("👤 Customer")
     await cashier.tap("New customer")
     await cashier.send("Zoe Zed")
     assert "or type skip" in cashier.text

@@ -75,15 +75,9 @@ async def store(database_url, tmp_path, monkeypatch) -> str:
 
 FULL_SALE = "\n".join(
     [
-        "/search milk",  # one product found: button 1
-        "1",  # open it
-        "3",  # + → quantity 2
-        "4",  # Add 2 to cart
-        "/cart",
-        "6",  # Checkout (− name + ✕ / Clear cart, Checkout)
-        "1",  # No customer
-        "1",  # Cash
-        "5",  # the cash tendered, typed: no buttons on that prompt, so it is text
+        "2 milk",  # one product matches: two go into the cart at once (the cart, with Undo)
+        "/checkout",  # straight to payment: Exact, $5.00, $10.00, $20.00, Card, …
+        "2",  # $5.00 handed over
         "1",  # ✅ Confirm sale
         "/quit",
         "/search never reached",
@@ -104,8 +98,7 @@ def test_console_process_with_piped_input_rings_up_a_full_sale(cli_env, capsys, 
     shown = make_url(cli_env).render_as_string(hide_password=True)
     assert f"Not a demo: you act as the console user “Console (cashier)” on {shown}, and what you do" in out
     assert "You are Console (cashier), Telegram id 9007199254740993." in out
-    assert "[1] Whole milk 1 L" in out
-    assert "Type the cash tendered" in out
+    assert "Whole milk 1 L" in out and "[2] $5.00" in out
     assert "Tendered: $5.00 · Change: $2.42" in out and "Total: $2.58" in out
     assert "never reached" not in out
 
@@ -178,17 +171,17 @@ async def _interrupted_console(env: dict[str, str], cwd: Path) -> tuple[int, str
 
 
 async def test_numbers_press_the_newest_keyboard_and_everything_else_is_text(store):
-    out = await chat(store, "/search milk\n1\n2\n\\1\n99\n")
-    assert "[1] Whole milk 1 L" in out
+    out = await chat(store, "/search r\n1\n2\n\\1\n99\n")  # r: Dark chocolate and Rye bread
+    assert "[1] Dark chocolate" in out
     # "1" opened the product: the search message was edited into the product card.
-    assert "(edited)\n📦 Whole milk 1 L" in out
+    assert "(edited)\n📦 Dark chocolate" in out
     # "\1" and "99" (more than the buttons there are) went to the bot as text: a search for them.
     assert "> \\1\n" in out and "> 99\n" in out
     assert out.count("🔎") >= 2
 
 
 async def test_hash_number_presses_the_newest_buttons_after_the_bot_has_said_something(store):
-    to_confirm = "/search milk\n1\n4\n/cart\n6\n1\n1\n5\n"  # the full sale up to its ✅ Confirm screen
+    to_confirm = "1 milk\n/checkout\n3\n"  # a sale up to its ✅ Confirm screen (Exact, $2.00, $5.00: $5.00)
     out = await chat(store, to_confirm + "abc\n1\n#9\n#1\n")
     before, _, after = out.partition("> abc\n")
     assert "[1] ✅ Confirm sale" in before and "(#N presses" not in before
@@ -239,7 +232,7 @@ async def test_the_console_user_is_no_telegram_user_and_changes_nobody_else(stor
 
 
 async def test_photos_and_documents_are_saved_and_their_paths_printed(store, tmp_path):
-    await chat(store, "/search milk\n1\n4\n/cart\n6\n1\n2\n1\n")  # a card sale, so the report has data
+    await chat(store, "1 milk\n/checkout\n1\n1\n")  # an exact-cash sale, so the report has data
     files = tmp_path / "files"
     out = await chat(store, "/report today\n1\n", role=Role.ADMIN, files_dir=files)
     saved = sorted(files.iterdir())

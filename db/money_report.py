@@ -24,6 +24,7 @@ from db.money import format_money
 from db.periods import Period
 from db.reports import _local_day_index
 from db.taxes import format_rate
+from db.text import counted
 
 
 @dataclass(frozen=True)
@@ -304,7 +305,7 @@ def summary_lines(summary: MoneySummary, *, currency: str) -> list[str]:
             out.append(f"{title}:")
             out += [
                 f"  {p.name[:40]} ({p.sku[:20]}): {m(p.net_revenue_minor)}, "
-                f"in {p.sales_count} sales, {p.quantity} units"
+                f"in {counted(p.sales_count, 'sale')}, {counted(p.quantity, 'unit')}"
                 for p in products
             ]
     return out

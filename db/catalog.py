@@ -573,7 +573,8 @@ async def search_products(session: AsyncSession, *, text: str, page: int = 1, pe
                 f"Type at least {MIN_DIGITS_SEARCH} digits to search by code, or a word of the product's name."
             )
         query = query.where(
-            or_(Product.sku.istartswith(text, autoescape=True), Product.barcode.istartswith(text, autoescape=True))
+            active,
+            or_(Product.sku.istartswith(text, autoescape=True), Product.barcode.istartswith(text, autoescape=True)),
         )
         exact = case((or_(Product.sku == text, Product.barcode == text), 0), else_=1)
         return await paginate(

@@ -254,7 +254,8 @@ async def test_search_matches_name_category_sku_barcode_ignoring_case(session_fa
         assert await names("cr-") == ["Crisps"]
         assert await names("7700") == ["Pineapple"]  # a barcode's first digits
         assert await names("0001") == []  # not from the middle of a barcode
-        assert await names("77") == []  # and not from two digits: every barcode would match
+        with pytest.raises(InvalidInput, match="at least 4 digits"):  # not from two digits: every code would match
+            await names("77")
         assert await names("77001") == ["Pineapple"]
         assert await names("nothing like it") == []
         assert await names("") == ["Apple Juice", "Crisps", "Pineapple"]

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import String, case, func, insert, or_, select, update
 
 from db import catalog
 from db.engine import transaction
+from db.errors import InvalidInput
 from db.models import Category, Product
 from tests.factories import make_product, run
 
@@ -53,12 +55,19 @@ def _lower(column):
 
 
 async def search_as_before(session, text: str, page: int, per_page: int) -> list[int]:
-    """The search query of the release before the index, word for word: the specification."""
+    """The search query of the release before the index, word for word: the specification.
+
+    Digits only are a code being typed (the fast counter): SKUs and barcodes starting with them."""
     text = text.strip()
     query = select(Product.id).outerjoin(Category, Product.category_id == Category.id)
     query = query.where(Product.archived.is_(False))
     order_by = [_lower(Product.name), Product.id]
-    if text:
+    if text.isdigit():
+        query = query.where(
+            or_(Product.sku.istartswith(text, autoescape=True), Product.barcode.istartswith(text, autoescape=True))
+        )
+        order_by.insert(0, case((or_(Product.sku == text, Product.barcode == text), 0), else_=1))
+    elif text:
         query = query.where(
             or_(
                 Product.name.icontains(text, autoescape=True),
@@ -83,6 +92,10 @@ async def _seed(factory) -> None:
 
 async def _compare(factory, text: str) -> None:
     async with factory() as session:
+        if text.strip().isdigit() and len(text.strip()) < catalog.MIN_DIGITS_SEARCH:
+            with pytest.raises(InvalidInput, match="at least 4 digits"):
+                await catalog.search_products(session, text=text, page=1, per_page=50)
+            return
         found = await catalog.search_products(session, text=text, page=1, per_page=50)
         expected = await search_as_before(session, text, 1, 50)
     assert [p.id for p in found.items] == expected, text

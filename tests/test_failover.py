@@ -36,19 +36,17 @@ async def test_the_standby_takes_over_a_checkout_when_the_active_bot_dies(databa
             await second.logged(STANDBY)
             await server.queue_message(ADMIN_ID, "/add Tea | 3.00 | 10 | | TEA", "Ada")
             await screen(server, showing("✅ Added."))
-            await server.queue_message(ADMIN_ID, "TEA", "Ada")
-            await press(server, "Add 1 to cart")
-            await screen(server, showing("In the cart: 1"))
+            await server.queue_message(ADMIN_ID, "TEA", "Ada")  # an exact code adds one at once
+            await screen(server, showing("Tea ← +1"))
             await server.queue_message(ADMIN_ID, "/checkout", "Ada")
+            await press(server, "👤 Customer")
             await press(server, "No customer")
             await screen(server, showing("How does the customer pay?"))
 
             first.kill()  # mid-dialog, on the payment screen
             killed_at = time.monotonic()
             took_over = await second.logged(ACTIVE)
-            await press(server, "Cash")
-            await screen(server, showing("Type the cash tendered"))
-            await server.queue_message(ADMIN_ID, "10", "Ada")
+            await server.queue_message(ADMIN_ID, "10", "Ada")  # the cash handed over, typed
             await screen(server, showing("Confirm the sale?"))
             await press(server, "✅ Confirm sale")
             receipt = await screen(server, showing("Sale #1"))

@@ -160,9 +160,37 @@ class DbPersistence(BasePersistence):
             )
 
     async def _set_data(self, kind: str, owner_id: int, data: dict | None) -> None:
-        text = dumps(data) if data else None
         async with transaction(self.session_factory) as session:
-            await dialogs.set_data(session, kind=kind, owner_id=owner_id, data=text, version=FORMAT_VERSION)
+            await self._write_data(session, kind, owner_id, data)
+
+    @staticmethod
+    async def _write_data(session, kind: str, owner_id: int, data: dict | None) -> None:
+        text = dumps(data) if data else None
+        await dialogs.set_data(session, kind=kind, owner_id=owner_id, data=text, version=FORMAT_VERSION)
+
+    async def store_step(
+        self,
+        *,
+        step: tuple[str, tuple, object | None] | None,
+        chat: tuple[int, dict] | None,
+        user: tuple[int, dict] | None,
+    ) -> None:
+        """A dialog's step (name, key, state; None: unchanged) and the chat's and user's data, in
+        one transaction: a crash stores all of them or none (handlers/dialogs.py)."""
+        async with transaction(self.session_factory) as session:
+            if step is not None:
+                name, key, state = step
+                await dialogs.set_conversation(
+                    session,
+                    name=name,
+                    key=json.dumps(list(key)),
+                    state=None if state is None else dumps(state),
+                    version=FORMAT_VERSION,
+                )
+            if chat is not None:
+                await self._write_data(session, dialogs.CHAT, *chat)
+            if user is not None:
+                await self._write_data(session, dialogs.USER, *user)
 
     async def update_chat_data(self, chat_id: int, data: dict) -> None:
         await self._set_data(dialogs.CHAT, chat_id, data)

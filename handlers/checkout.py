@@ -3,6 +3,9 @@
 With no customer chosen the checkout goes straight to the payment: cash by a tap on Exact or on
 the next round notes above the total, or any amount typed; Card; Mobile money; and "Customer" to
 find or register one first. A product card's "Add N · check out" adds and comes here at once.
+A payment can be split: `2.00 card` typed at the payment step pays that part by card, and the
+screen then asks for what is left (its buttons pay the rest); any number of parts, until the total
+is covered exactly. Cash is tendered for its own part only, and only cash gives change.
 
 A ConversationHandler per chat and user. What the cashier chose so far (customer, payment, cash)
 is a draft in chat_data; the cart itself stays in the database and is re-read at every step.
@@ -19,8 +22,9 @@ changed. /cancel leaves at any step and keeps the cart.
 
 from __future__ import annotations
 
+import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
@@ -33,6 +37,7 @@ from db.carts import CartView
 from db.errors import Conflict, InvalidInput, OutOfStock, PosError, StaleCart, TotalChanged
 from db.models import PaymentMethod, Role
 from db.money import parse_money, round_cash_amounts, to_decimal
+from db.pricing import PaymentError, PaymentIn, take_payment
 from handlers.access import open_dialog, pressed, requires
 from handlers.cart import EMPTY, FOREIGN_CART, cart_lines, cart_screen, own_cart
 from handlers.context import PosContext
@@ -81,6 +86,15 @@ TENDERED = "checkout:tendered"
 CONFIRM = "checkout:confirm"
 
 METHODS = (PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.MOBILE)  # index = button payload
+# What a typed payment part may name its method by: "2.00 card", "1 mobile money", "5 cash".
+METHOD_WORDS = {
+    "cash": PaymentMethod.CASH,
+    "card": PaymentMethod.CARD,
+    "mobile": PaymentMethod.MOBILE,
+    "mobile money": PaymentMethod.MOBILE,
+    "momo": PaymentMethod.MOBILE,
+}
+MAX_PARTS = 10  # a split of more parts than this is a mistake, not a sale
 FIND_LIMIT = 8
 
 USE_BUTTONS = "Choose one of the buttons above, or /cancel to leave the checkout (the cart is kept)."
@@ -97,8 +111,9 @@ class Draft:
     customer_text: str | None = None  # HTML, for the screens
     new_name: str | None = None
     new_phone: str | None = None
-    method: PaymentMethod | None = None
+    method: PaymentMethod | None = None  # the last payment: it pays what is left
     tendered_minor: int | None = None
+    paid: list[PaymentIn] = field(default_factory=list)  # a split: the parts paid before the last
     confirm_version: int | None = None  # the version the confirm screen showed
     confirm_screen: int | None = None  # the number of the confirm screen now on show
     confirm_total: int | None = None  # the total it showed
@@ -146,31 +161,83 @@ def _heading(view: CartView, draft: Draft, currency: str) -> str:
     )
 
 
-def _cash_row(view: CartView, currency: str) -> list[InlineKeyboardButton]:
-    """Exact, then the next round amounts above the total: each a tap to pay that much cash."""
-    amounts = [view.total_minor, *round_cash_amounts(view.total_minor, currency)]
+def _due(view: CartView, draft: Draft) -> int:
+    """What is left to pay: the total less the parts of a split paid so far."""
+    return view.total_minor - sum(part.amount_minor for part in draft.paid)
+
+
+def _payments(view: CartView, draft: Draft) -> list[PaymentIn]:
+    """The payments the sale would record: the parts so far, and the last one paying the rest."""
+    if draft.method is None:
+        return list(draft.paid)
+    cash = draft.method is PaymentMethod.CASH
+    last = PaymentIn(draft.method.value, _due(view, draft), draft.tendered_minor if cash else None)
+    return [*draft.paid, last]
+
+
+def _parts_text(payments: list[PaymentIn], currency: str, *, amounts: bool, cash: bool = True) -> str:
+    """'Cash · tendered $10.00 · change $3.80', or with ``amounts`` 'Card $2.00; Cash $4.20 · …'
+    (HTML); without ``cash``, no tendered and change. A part paid in cash before the last one was
+    tendered exactly: no change to show."""
+    parts = []
+    for number, part in enumerate(payments, start=1):
+        text = esc(payment_label(part.method))
+        if amounts:
+            text += f" {money(part.amount_minor, currency)}"
+        if cash and part.tendered_minor is not None and (number == len(payments) or part.change_minor):
+            change = money(part.change_minor or 0, currency)
+            text += f" · tendered {money(part.tendered_minor, currency)} · change <b>{change}</b>"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def _methods_text(view: CartView, draft: Draft, currency: str) -> str:
+    """'Card', or the parts of a split with their amounts: what a Confirm screen's payment was."""
+    payments = _payments(view, draft)
+    if not payments:
+        return "not chosen yet"
+    return _parts_text(payments, currency, amounts=len(payments) > 1, cash=False)
+
+
+def _payment_text(payments: list[PaymentIn], currency: str) -> str:
+    split = len(payments) > 1
+    return ("Payments: " if split else "Payment: ") + _parts_text(payments, currency, amounts=split)
+
+
+def _cash_row(due: int, currency: str) -> list[InlineKeyboardButton]:
+    """Exact, then the next round amounts above what is due: each a tap to pay that much cash."""
+    amounts = [due, *round_cash_amounts(due, currency)]
     return [
-        button(
-            f"💵 Exact {money(amount, currency)}" if amount == view.total_minor else money(amount, currency),
-            cb(NS, "cash", amount),
-        )
+        button(label, cb(NS, "cash", amount))
         for amount in amounts
+        for label in [f"💵 Exact {money(amount, currency)}" if amount == due else money(amount, currency)]
         if 0 < amount <= CB_INT_MAX  # a total beyond a button's number is typed
     ]
 
 
 def _payment_screen(view: CartView, draft: Draft, currency: str) -> tuple[str, InlineKeyboardMarkup]:
-    others = [button(payment_label(m), cb(NS, "pay", METHODS.index(m))) for m in METHODS if m is not PaymentMethod.CASH]
-    rows = [_cash_row(view, currency), others, [button("👤 Customer", cb(NS, "cust")), *_cancel_row()]]
+    due = _due(view, draft)
+    rest = f" {money(due, currency)}" if draft.paid else ""  # a split: the buttons pay the rest
+    others = [
+        button(payment_label(m) + rest, cb(NS, "pay", METHODS.index(m))) for m in METHODS if m is not PaymentMethod.CASH
+    ]
+    rows = [_cash_row(due, currency), others]
+    paid = []
+    if draft.paid:
+        rows.append([button("↩ Start the payment again", cb(NS, "unpay", len(draft.paid)))])
+        paid = [
+            f"Paid so far: {_parts_text(draft.paid, currency, amounts=True)}",
+            f"Left to pay: <b>{money(due, currency)}</b>",
+        ]
+    rows.append([button("👤 Customer", cb(NS, "cust")), *_cancel_row()])
     ask = "How does the customer pay? Tap the cash handed over, or type the amount."
-    return lines(_heading(view, draft, currency), "", ask), keyboard(rows)
+    example = to_decimal(max(due // 2, 1), currency)
+    split = f"To split it, type a part and its method, e.g. <code>{example} card</code>."
+    return lines(_heading(view, draft, currency), *paid, "", ask, split), keyboard(rows)
 
 
 def _confirm_screen(view: CartView, draft: Draft, currency: str, number: int) -> tuple[str, InlineKeyboardMarkup]:
-    payment = f"Payment: {esc(payment_label(draft.method))}"
-    if draft.method is PaymentMethod.CASH and draft.tendered_minor is not None:
-        change = draft.tendered_minor - view.total_minor
-        payment += f" · tendered {money(draft.tendered_minor, currency)} · change <b>{money(change, currency)}</b>"
+    payment = _payment_text(_payments(view, draft), currency)
     rows = [[button("✅ Confirm sale", cb(NS, "ok", view.cart_id, view.version, number))], _cancel_row()]
     return lines(_heading(view, draft, currency), payment, "", "Confirm the sale?"), keyboard(rows)
 
@@ -182,8 +249,8 @@ def _remember_screen(context: PosContext, view: CartView, draft: Draft) -> int:
     screens = context.chat_data.setdefault(SCREENS_KEY, {})
     screens[number] = {
         "total": view.total_minor,
-        "method": draft.method.value if draft.method else None,
-        "tendered": draft.tendered_minor,
+        "payment": _methods_text(view, draft, context.currency),
+        "tendered": draft.tendered_minor if draft.method is PaymentMethod.CASH else None,
         "customer": draft.customer_text,
     }
     for old in sorted(screens)[:-SCREENS_KEPT]:
@@ -204,23 +271,23 @@ def _what_changed(context: PosContext, number: int, draft: Draft, view: CartView
         if then != now:
             changes.append(f"• {what} is now {now} (that screen said {then}).")
 
-    differs("Payment", esc(payment_label(shown["method"])), esc(payment_label(draft.method)))
+    then = shown.get("payment") or esc(payment_label(shown.get("method")))  # (an older release kept the method)
+    differs("Payment", then, _methods_text(view, draft, currency))
 
     def cash(minor: int | None) -> str:
         return money(minor, currency) if minor is not None else "none"
 
-    if shown["method"] == PaymentMethod.CASH.value and draft.method is PaymentMethod.CASH:
+    if shown.get("tendered") is not None and draft.method is PaymentMethod.CASH:
         differs("Cash tendered", cash(shown["tendered"]), cash(draft.tendered_minor))
     differs("Customer", shown["customer"] or "none", draft.customer_text or "none")
     differs("Total", money(shown["total"], currency), money(view.total_minor, currency))
     return changes
 
 
-def _ask_tendered(view: CartView, currency: str) -> str:
-    return (
-        f"Total <b>{money(view.total_minor, currency)}</b>. Type the cash tendered, "
-        f"e.g. <code>{to_decimal(view.total_minor, currency)}</code> or a round amount."
-    )
+def _ask_tendered(view: CartView, draft: Draft, currency: str) -> str:
+    due = _due(view, draft)
+    what = f"Left to pay <b>{money(due, currency)}</b>" if draft.paid else f"Total <b>{money(due, currency)}</b>"
+    return f"{what}. Type the cash tendered, e.g. <code>{to_decimal(due, currency)}</code> or a round amount."
 
 
 def _receipt(sale, context: PosContext) -> str:
@@ -269,12 +336,16 @@ async def _next_screen(
         _drop(update, context)
         await show(update, context, lines(note, EMPTY))
         return END
+    if draft.paid and _due(view, draft) <= 0:  # the total fell to what was paid or below: pay again
+        draft.paid, draft.method, draft.tendered_minor = [], None, None
+        note = lines(note, "⚠️ The total changed, so the payments so far were cleared.", "")
     if draft.method is None:
         text, markup = _payment_screen(view, draft, context.currency)
         await show(update, context, lines(note, text), markup)
         return PAYMENT
-    if draft.method is PaymentMethod.CASH and (draft.tendered_minor is None or draft.tendered_minor < view.total_minor):
-        await show(update, context, lines(note, _ask_tendered(view, context.currency)))
+    due = _due(view, draft)
+    if draft.method is PaymentMethod.CASH and (draft.tendered_minor is None or draft.tendered_minor < due):
+        await show(update, context, lines(note, _ask_tendered(view, draft, context.currency)))
         return TENDERED
     number = _remember_screen(context, view, draft)
     text, markup = _confirm_screen(view, draft, context.currency, number)
@@ -592,31 +663,87 @@ async def cash(update: Update, context: PosContext) -> str | int | None:
     return await _next_screen(update, context, draft)
 
 
+def _typed_payment(text: str, currency: str) -> tuple[int, PaymentMethod | None]:
+    """'10' (cash tendered) or '2.00 card' (a part and its method) as (amount, method or None)."""
+    found = re.fullmatch(r"\s*(.*?\d)\s*([^\d\s.,][^\d]*?)?\s*", text, flags=re.DOTALL)
+    words = (found.group(2) or "").strip().lower() if found else ""
+    method = None
+    if words:
+        method = METHOD_WORDS.get(" ".join(words.split()))
+        if method is None:
+            known = ", ".join(sorted({w for w in METHOD_WORDS if " " not in w}))
+            raise InvalidInput(f"Pay by which method? {quoted(words)} is not one of: {known}.")
+    return parse_money(found.group(1) if found and words else text, currency), method
+
+
 @requires(Role.CASHIER)
 async def tendered(update: Update, context: PosContext) -> str | int | None:
-    """The cash tendered, typed at the payment or the cash step: at least the total, then the change."""
+    """Typed at the payment or the cash step: the cash tendered for what is left (at least that,
+    then the change), or a part of a split with its method (`2.00 card`)."""
     draft = await _open_draft(update, context)
     if draft is None:
         return END
+    currency = context.currency
+    hint = "Type the cash tendered, or /cancel. To pay a part, type it with its method: <code>2.00 card</code>."
     try:
-        amount = parse_money(update.effective_message.text, context.currency)
+        amount, method = _typed_payment(update.effective_message.text or "", currency)
     except InvalidInput as err:
-        await send(update, context, f"{esc(err.message)}\nType the cash tendered, or /cancel.")
+        await send(update, context, f"{esc(err.message)}\n{hint}")
         return None
     view = await _read_cart(update, context)
     if view is None:
         return None
-    if amount < view.total_minor:
-        short = money(view.total_minor - amount, context.currency)
+    due = _due(view, draft)
+    if draft.paid and due <= 0:  # the total fell since the parts were paid: _next_screen starts again
+        return await _next_screen(update, context, draft, view)
+    if amount <= 0:
+        await send(update, context, f"A payment is more than zero. {hint}")
+        return None
+    if method is None and amount < due:
         await send(
             update,
             context,
-            f"{money(amount, context.currency)} is {short} short of the total "
-            f"<b>{money(view.total_minor, context.currency)}</b>. Type the cash tendered.",
+            f"{money(amount, currency)} is {money(due - amount, currency)} short of the "
+            f"{'rest' if draft.paid else 'total'} <b>{money(due, currency)}</b>. Type the cash tendered, or "
+            f"<code>{to_decimal(amount, currency)} cash</code> to take it as part of the payment.",
         )
         return None
-    draft.method, draft.tendered_minor = PaymentMethod.CASH, amount
+    method = method or PaymentMethod.CASH
+    try:
+        part = take_payment(due, method.value, amount, cash=method is PaymentMethod.CASH)
+    except PaymentError:
+        await send(
+            update,
+            context,
+            f"{esc(payment_label(method))} {money(amount, currency)} is more than the "
+            f"<b>{money(due, currency)}</b> left to pay. {hint}",
+        )
+        return None
+    if part.amount_minor < due:  # a part: the screen asks for the rest
+        if len(draft.paid) + 1 >= MAX_PARTS:
+            await send(update, context, f"A payment is split in at most {MAX_PARTS} parts: pay the rest at once.")
+            return None
+        draft.paid.append(part)
+        draft.method = draft.tendered_minor = None
+    else:  # the last part
+        draft.method, draft.tendered_minor = method, part.tendered_minor
     return await _next_screen(update, context, draft, view)
+
+
+@requires(Role.CASHIER)
+async def unpay(update: Update, context: PosContext) -> str | int | None:
+    """ "Start the payment again": the parts of a split paid so far are dropped."""
+    draft = await _open_draft(update, context)
+    if draft is None:
+        return END
+    args = await pressed(update, context, NS, "unpay", 1)
+    if args is None:
+        return None
+    if args[0] != len(draft.paid):  # a button of an older screen: show the payment as it is now
+        await answer(update, context, "That screen is out of date.")
+    else:
+        draft.paid, draft.method, draft.tendered_minor = [], None, None
+    return await _next_screen(update, context, draft)
 
 
 # --- confirm -------------------------------------------------------------------------------------
@@ -649,8 +776,7 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
                     chat_id=update.effective_chat.id,
                     expected_version=version,
                     cashier=context.staff,
-                    payment_method=draft.method,
-                    tendered_minor=draft.tendered_minor,
+                    payments=_payments(view, draft),
                     currency=context.currency,
                     default_low_stock_threshold=context.settings.low_stock_threshold,
                     prices_include_tax=context.settings.prices_include_tax,
@@ -789,9 +915,10 @@ def handlers() -> list[BaseHandler]:
                     on("pay", pay),
                     on("cash", cash),
                     on("cust", choose_customer),
+                    on("unpay", unpay),
                     MessageHandler(text, tendered),
                 ],
-                TENDERED: [MessageHandler(text, tendered)],
+                TENDERED: [MessageHandler(text, tendered), on("unpay", unpay)],
                 CONFIRM: [on("ok", confirm)],
             },
             fallbacks=[

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator, model_validator
 
 from api.schemas.common import Code, Id, Model, Money, Text, local
 from db.models import Sale, SaleLine, SaleStatus
@@ -66,6 +66,13 @@ class DiscountIn(Model):
     percent: Percent | None = None
     amount: Money | None = Field(default=None, description="An amount off, in the store's currency")
     reason: Reason
+
+    @field_validator("amount")
+    @classmethod
+    def _more_than_zero(cls, amount: Money | None) -> Money | None:
+        if amount is not None and amount.amount <= 0:
+            raise ValueError("a discount is more than zero")
+        return amount
 
     @model_validator(mode="after")
     def _percent_or_amount(self) -> DiscountIn:

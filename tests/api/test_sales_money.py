@@ -186,6 +186,7 @@ async def test_a_discount_needs_a_reason_and_a_clear_shape(cashier_api, session_
         ({"lines": [apple], "discount": {"percent": "100.5", "reason": "why"}, "payments": card}, "discount.percent"),
         ({"lines": [apple], "discount": {"percent": "7.125", "reason": "why"}, "payments": card}, "discount.percent"),
         ({"lines": [apple], "discount": {"percent": "ten", "reason": "why"}, "payments": card}, "discount.percent"),
+        ({"lines": [apple], "discount": {"amount": usd(0), "reason": "why"}, "payments": card}, "discount.amount"),
         (
             {
                 "lines": [apple],

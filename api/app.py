@@ -26,9 +26,11 @@ rules (a sale here takes the stock the counter sells).
 * **Errors** are `application/problem+json` (RFC 9457) with a readable `detail`; validation
   errors list each field in `errors`, a stock shortage each product in `shortages`.
 * **Rate limit**: `API_RATE_LIMIT` requests a minute per key; above it 429 with `Retry-After`.
-* **Not yet**: split payments (send one payment), discounts, taxes, partial refunds and shifts
-  arrive with the money and shifts work; until then such requests are refused with a 422 that
-  names the field.
+* **Sales** take line and sale discounts (a percentage or an amount, always with a reason; a
+  cashier key up to CASHIER_MAX_DISCOUNT_PERCENT of the gross, else 403) and one or more payments
+  (cash, card, mobile) adding up to the total exactly; only cash gets change.
+* **Not yet**: setting a product's tax rate here (use `/tax` in the chat; sales are taxed by it)
+  and shifts; until then such requests are refused with a 422 that names the field.
 """
 
 

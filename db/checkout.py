@@ -23,21 +23,34 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from db import money, pricing
+from db import audit, money, pricing
 from db.carts import check_chat_id
 from db.catalog import MAX_QTY, get_by_sku, get_product, is_row_id, label, require_int
 from db.customers import get_customer
-from db.errors import Forbidden, InvalidInput, NotFound, OutOfStock, Shortage, StaleCart, TotalChanged
+from db.discounts import DiscountAsk, allowance, check_fits
+from db.discounts import checked as checked_discount
+from db.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    OutOfStock,
+    PosError,
+    Shortage,
+    StaleCart,
+    TotalChanged,
+)
 from db.models import (
     Cart,
     CartLine,
     Counter,
     Customer,
+    Discount,
     MovementReason,
     Payment,
     PaymentMethod,
     Product,
     Refund,
+    Role,
     Sale,
     SaleLine,
     SaleStatus,
@@ -48,6 +61,7 @@ from db.models import (
 from db.pagination import CursorPage, keyset_page
 from db.quote import Quote, QuoteItem, quote_cart, quote_items
 from db.stock import change_stock, effective_threshold
+from db.taxes import format_rate
 
 MAX_TENDERED_MINOR = 10**15
 RECEIPT_COUNTER = "receipt"
@@ -84,8 +98,14 @@ async def _sale_by_key(session: AsyncSession, key: str) -> Sale | None:
     return await session.scalar(_sale_query().where(Sale.idempotency_key == key))
 
 
-def _check_payments(payments: Sequence[pricing.PaymentIn], total_minor: int, currency: str) -> list[pricing.PaymentIn]:
-    """The payments as recorded: they add up to the total exactly; change comes only from cash."""
+def _check_payments(
+    payments: Sequence[pricing.PaymentIn], total_minor: int, currency: str, *, mismatch: type[PosError] = StaleCart
+) -> list[pricing.PaymentIn]:
+    """The payments as recorded: they add up to the total exactly; change comes only from cash.
+
+    Payments that do not add up raise ``mismatch``: StaleCart at the counter (the cart changed
+    under the payment screen), InvalidInput for a sale asked for in one go (the API).
+    """
     if not payments:
         raise InvalidInput("Choose how the customer pays.")
     checked = []
@@ -107,11 +127,16 @@ def _check_payments(payments: Sequence[pricing.PaymentIn], total_minor: int, cur
                 )
         checked.append(pricing.PaymentIn(method=method.value, amount_minor=amount, tendered_minor=tendered))
     paid = sum(p.amount_minor for p in checked)
-    if paid != total_minor or (len(checked) > 1 and any(p.amount_minor == 0 for p in checked)):
-        raise StaleCart(
+    if len(checked) > 1 and any(p.amount_minor == 0 for p in checked):
+        says = "Each part of a split payment is more than zero."
+    elif paid != total_minor:
+        says = (
             f"The payments add up to {money.format_money(paid, currency)}, not the total "
-            f"{money.format_money(total_minor, currency)}. Check the cart and try again."
+            f"{money.format_money(total_minor, currency)}."
         )
+    else:
+        return checked
+    raise mismatch(says + (" Check the cart and try again." if mismatch is StaleCart else ""))
     return checked
 
 
@@ -350,9 +375,11 @@ async def _record_sale(
             discount.sale_id, discount.sale_line_id = sale.id, line.id
             discount.cart_id, discount.cart_line_id = None, None
             discount.applied_minor = row.priced.line_discount_minor
+            session.add(discount)  # new when the sale was asked for in one go (sell)
     if quote.cart_discount is not None:
         quote.cart_discount.sale_id, quote.cart_discount.cart_id = sale.id, None
         quote.cart_discount.applied_minor = quote.cart.cart_discount_minor
+        session.add(quote.cart_discount)
     await session.flush()
 
     # (8) Low-stock crossings. Our stock UPDATE holds each product's row lock, so a concurrent
@@ -434,16 +461,19 @@ async def refund_sale(
 # --- sales from other systems (the REST API) ----------------------------------------------------
 
 MAX_SALE_LINES = 100
+MAX_PAYMENTS = 10
 NO_CHAT = 0  # Sale.chat_id of a sale rung up outside any chat
 
 
 @dataclass(frozen=True)
 class LineRequest:
-    """A line to sell: a product by id or by SKU (or barcode), and how many."""
+    """A line to sell: a product by id or by SKU (or barcode), how many, and its discount if any
+    (the discount's ``product_id`` is ignored: it is this line's product)."""
 
     quantity: int
     product_id: int | None = None
     sku: str | None = None
+    discount: DiscountAsk | None = None
 
 
 @dataclass(frozen=True)
@@ -453,21 +483,55 @@ class PaymentRequest:
     tendered_minor: int | None = None  # cash only: what the customer handed over (default: the amount)
 
 
+def _payment_parts(payments: Sequence[PaymentRequest]) -> list[pricing.PaymentIn]:
+    """The requested payments, each checked on its own (the total is checked once it is known)."""
+    if not payments:
+        raise InvalidInput("Choose how the customer pays.")
+    if len(payments) > MAX_PAYMENTS:
+        raise InvalidInput(f"A sale is paid in at most {MAX_PAYMENTS} parts.")
+    parts = []
+    for number, payment in enumerate(payments, start=1):
+        which = f"Payment {number}" if len(payments) > 1 else "The payment"
+        try:
+            method = PaymentMethod(payment.method)
+        except ValueError:
+            raise InvalidInput(f"Unknown payment method “{str(payment.method)[:16]}”.") from None
+        amount = require_int(payment.amount_minor, f"{which} amount", lo=0, hi=MAX_TENDERED_MINOR)
+        tendered = None
+        if method is PaymentMethod.CASH:
+            tendered = payment.tendered_minor if payment.tendered_minor is not None else amount
+        elif payment.tendered_minor is not None:
+            raise InvalidInput(f"Only a cash payment has a tendered amount ({which.lower()} is {method.value}).")
+        parts.append(pricing.PaymentIn(method=method.value, amount_minor=amount, tendered_minor=tendered))
+    return parts
+
+
 async def sell(
     session: AsyncSession,
     *,
     lines: Sequence[LineRequest],
-    payment: PaymentRequest,
+    payments: Sequence[PaymentRequest] | None = None,
+    payment: PaymentRequest | None = None,
     cashier: Staff,
     currency: str,
     default_low_stock_threshold: int,
     customer_id: int | None = None,
     prices_include_tax: bool = True,
+    discount: DiscountAsk | None = None,
+    role: Role | None = None,
+    discount_limit_bp: int = 0,
 ) -> CheckoutResult:
     """Ring up ``lines`` at today's prices, by the same rules as a cart's checkout.
 
-    The payment must be exactly the total; cash may be tendered above it (the sale records the
-    change). Lines naming one product twice are added together.
+    ``payments`` (or one ``payment``) must add up to the total exactly; cash may be tendered above
+    its part (the sale records the change). Lines naming one product twice are added together,
+    unless one of them has a discount (refused: a product with a discount is on one line).
+
+    Discounts: each line's ``discount`` and the cart's ``discount``, priced by db.pricing as the
+    chat's are (a cart discount spread over the lines by largest remainder). ``role`` (default:
+    the cashier's) decides the limit: a cashier may give up to ``discount_limit_bp`` of the gross
+    (CASHIER_MAX_DISCOUNT_PERCENT), beyond it Forbidden and nothing written; a manager or an
+    admin any discount. An amount larger than what it comes off is refused, not cut down.
     """
     if not isinstance(cashier, Staff) or not cashier.active:
         raise Forbidden("Only active staff can sell.")
@@ -477,13 +541,15 @@ async def sell(
         raise InvalidInput(f"A sale has at most {MAX_SALE_LINES} lines.")
     if not isinstance(currency, str) or not money.is_known_currency(currency):
         raise InvalidInput(f"Unknown currency “{currency}”.")
-    try:
-        method = PaymentMethod(payment.method)
-    except ValueError:
-        raise InvalidInput(f"Unknown payment method “{payment.method}”.") from None
+    if (payment is None) == (payments is None):
+        raise InvalidInput("Give the payment or the payments (one of them).")
+    parts = _payment_parts([payment] if payment is not None else list(payments or ()))
+    role = cashier.role if role is None else Role(role)
+    discount_limit_bp = require_int(discount_limit_bp, "The discount limit", lo=0, hi=pricing.FULL_BP)
 
     quantities: dict[int, int] = {}
     products: dict[int, Product] = {}
+    asks: dict[int, DiscountAsk] = {}
     for number, line in enumerate(lines, start=1):
         quantity = require_int(line.quantity, f"The quantity of line {number}", lo=1, hi=MAX_QTY)
         if (line.product_id is None) == (line.sku is None):
@@ -492,30 +558,55 @@ async def sell(
             product = await get_product(session, product_id=line.product_id)
         else:
             product = await get_by_sku(session, sku=line.sku or "")
+        if (line.discount is not None or product.id in asks) and product.id in quantities:
+            raise InvalidInput(f"{label(product)} is on more than one line: put it on one line to discount it.")
+        if line.discount is not None:
+            asks[product.id] = checked_discount(
+                line.discount, missing_reason=f"Give a reason for the discount on line {number}."
+            )
         products[product.id] = product
         quantities[product.id] = quantities.get(product.id, 0) + quantity
         if quantities[product.id] > MAX_QTY:
             raise InvalidInput(f"At most {MAX_QTY} of one product per sale ({label(product)}).")
+    cart_ask = None
+    if discount is not None:
+        cart_ask = checked_discount(discount, missing_reason="Give a reason for the cart discount.")
     if customer_id is not None:
         customer_id = (await get_customer(session, customer_id=customer_id)).id
+
+    def recorded_as(ask: DiscountAsk) -> Discount:
+        return Discount(
+            percent_bp=ask.percent_bp, amount_minor=ask.amount_minor, reason=ask.reason, staff_id=cashier.id
+        )
 
     items = [
         QuoteItem(pid, quantities[pid], products[pid].name, products[pid].sku, products[pid].price_minor)
         for pid in sorted(quantities)
     ]
-    quote = await quote_items(session, items, prices_include_tax=prices_include_tax)
-    total_minor = quote.total_minor
-    amount = require_int(payment.amount_minor, "The payment amount", lo=0, hi=MAX_TENDERED_MINOR)
-    if amount != total_minor:
-        raise InvalidInput(
-            f"The payment of {money.format_money(amount, currency)} does not match the total "
-            f"{money.format_money(total_minor, currency)}."
+    quote = await quote_items(
+        session,
+        items,
+        prices_include_tax=prices_include_tax,
+        line_discounts={pid: recorded_as(ask) for pid, ask in asks.items()},
+        cart_discount=recorded_as(cart_ask) if cart_ask is not None else None,
+    )
+    for row in quote.lines:
+        if row.product_id in asks:
+            check_fits(asks[row.product_id], row.priced.gross_minor, what=row.name, currency=currency)
+    if cart_ask is not None:
+        after_lines = quote.cart.gross_minor - sum(row.priced.line_discount_minor for row in quote.lines)
+        check_fits(cart_ask, after_lines, what="the cart (after its line discounts)", currency=currency)
+    allowed = allowance(quote.cart, role=role, limit_bp=discount_limit_bp)
+    if not allowed.allowed:
+        given, limit, gross = (
+            money.format_money(v, currency) for v in (allowed.given_minor, allowed.limit_minor, allowed.gross_minor)
         )
-    tendered = None
-    if method is PaymentMethod.CASH:
-        tendered = payment.tendered_minor if payment.tendered_minor is not None else amount
-    elif payment.tendered_minor is not None:
-        raise InvalidInput("Only a cash payment has a tendered amount.")
+        raise Forbidden(
+            f"Discounts of {given} are more than a {role.value} may give on this sale: at most {limit} "
+            f"({format_rate(discount_limit_bp)} of the gross {gross}). A manager or an admin key may give more."
+        )
+    total_minor = quote.total_minor
+    parts = _check_payments(parts, total_minor, currency, mismatch=InvalidInput)
 
     key = f"api:{uuid.uuid4().hex}"
     crossed = await _record_sale(
@@ -523,7 +614,7 @@ async def sell(
         quote=quote,
         cashier=cashier,
         chat_id=NO_CHAT,
-        payments=[pricing.PaymentIn(method=method.value, amount_minor=amount, tendered_minor=tendered)],
+        payments=parts,
         currency=currency,
         customer_id=customer_id,
         key=key,
@@ -531,6 +622,22 @@ async def sell(
     )
     recorded = await _sale_by_key(session, key)
     assert recorded is not None
+    for discount_row in recorded.discounts:
+        what = "the cart" if discount_row.sale_line_id is None else f"line #{discount_row.sale_line_id}"
+        how = (
+            format_rate(discount_row.percent_bp)
+            if discount_row.percent_bp is not None
+            else money.format_money(discount_row.amount_minor or 0, currency)
+        )
+        await audit.record(
+            session,
+            actor=cashier,
+            action="discount",
+            details=(
+                f"{how} off {what} ({discount_row.reason}) on sale #{recorded.number}: "
+                f"{money.format_money(discount_row.applied_minor, currency)}"
+            ),
+        )
     return CheckoutResult(sale=recorded, already_recorded=False, low_stock_crossed=crossed)
 
 

@@ -9,7 +9,7 @@ discount. Every discount bumps the cart version, so a Confirm drawn before it re
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +23,7 @@ from db.quote import quote_cart
 from db.taxes import format_rate
 
 MAX_REASON = 128
+MAX_AMOUNT_MINOR = 10**15
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,51 @@ def parse_discount(text: str, currency: str) -> tuple[int | None, int | None]:
     return None, amount
 
 
-def _rule(ask: DiscountAsk) -> pricing.DiscountRule:
-    return pricing.DiscountRule(percent_bp=ask.percent_bp, amount_minor=ask.amount_minor)
+def checked(ask: DiscountAsk, *, missing_reason: str = "Give a reason for the discount.") -> DiscountAsk:
+    """``ask`` with its reason trimmed, once it is a percentage (more than 0%, at most 100%) or an
+    amount (more than zero), with a reason; InvalidInput otherwise."""
+    reason = clean_text(ask.reason, "The reason", max_len=MAX_REASON, required=False)
+    if not reason:
+        raise InvalidInput(missing_reason)
+    if (ask.percent_bp is None) == (ask.amount_minor is None):
+        raise InvalidInput("A discount is a percentage or an amount (one of them).")
+    for value in (ask.percent_bp, ask.amount_minor):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InvalidInput("A discount is a whole number of hundredths of a percent or of minor units.")
+    if ask.percent_bp is not None and not 0 < ask.percent_bp <= pricing.FULL_BP:
+        raise InvalidInput("A percentage discount is more than 0% and at most 100%.")
+    if ask.amount_minor is not None and not 0 < ask.amount_minor <= MAX_AMOUNT_MINOR:
+        raise InvalidInput("A discount is more than zero.")
+    return replace(ask, reason=reason)
+
+
+def check_fits(ask: DiscountAsk, base_minor: int, *, what: str, currency: str) -> None:
+    """Refuse an amount larger than what it comes off (``base_minor``): asked for in one go (the
+    API), a discount that would take a line below zero is a mistake, not a request for all of it."""
+    if ask.amount_minor is not None and ask.amount_minor > base_minor:
+        raise InvalidInput(
+            f"The discount of {money.format_money(ask.amount_minor, currency)} on {what} is more than "
+            f"{money.format_money(base_minor, currency)}: a discount never takes a line below zero."
+        )
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What a discount giver may give on a cart, against what the cart's discounts add up to."""
+
+    given_minor: int  # line and cart discounts together
+    gross_minor: int
+    limit_minor: int  # a cashier's limit on this cart
+    allowed: bool  # within the limit, or given (or approved) by a manager or an admin
+
+
+def allowance(cart: pricing.PricedCart, *, role: Role, limit_bp: int, approved: bool = False) -> Allowance:
+    """The limit rule: a cashier may give up to ``limit_bp`` of the cart's gross in total; a manager
+    or an admin (or a cashier holding a manager's approval) any discount."""
+    given, gross = cart.discount_minor, cart.gross_minor
+    limit = pricing.percent_of(gross, limit_bp)
+    may_give_any = role.includes(Role.MANAGER) or approved
+    return Allowance(given_minor=given, gross_minor=gross, limit_minor=limit, allowed=may_give_any or given <= limit)
 
 
 async def apply(
@@ -89,10 +133,9 @@ async def apply(
     ``expected_version``: the cart version the discount was asked for (an approval): a cart that
     changed since raises StaleCart and records nothing.
     """
-    reason = clean_text(ask.reason, "The reason", max_len=MAX_REASON, required=False)
-    if not reason:
-        raise InvalidInput("Give a reason for the discount, e.g. /discount 10% loyal customer.")
-    _rule(ask)  # a malformed percentage or amount raises here, before anything is written
+    # A malformed percentage or amount raises here, before anything is written.
+    ask = checked(ask, missing_reason="Give a reason for the discount, e.g. /discount 10% loyal customer.")
+    reason = ask.reason
     cart = await locked_cart(session, chat_id)
     if expected_version is not None and cart.version != expected_version:
         raise StaleCart("The cart changed since the discount was asked for: ask again.")
@@ -123,10 +166,9 @@ async def apply(
     )
     await session.flush()
     quote = await quote_cart(session, cart_id=cart.id, prices_include_tax=prices_include_tax)
-    given, gross = quote.cart.discount_minor, quote.cart.gross_minor
-    limit = pricing.percent_of(gross, limit_bp)
-    may_give_any = actor.role.includes(Role.MANAGER) or approved_by is not None
-    if not may_give_any and given > limit:
+    allowed = allowance(quote.cart, role=actor.role, limit_bp=limit_bp, approved=approved_by is not None)
+    given, limit = allowed.given_minor, allowed.limit_minor
+    if not allowed.allowed:
         await savepoint.rollback()
         view = await get_cart_view(session, chat_id=chat_id, prices_include_tax=prices_include_tax)
         return Outcome(view=view, applied=False, discount_minor=given, limit_minor=limit)

@@ -13,10 +13,11 @@ from api.problems import ApiProblem
 from api.routes.periods import period_bounds
 from api.routes.products import Cursor, Limit
 from api.schemas.common import Id, ListOf, problem_responses
-from api.schemas.sales import RefundCreate, RefundOut, SaleCreate, SaleOut
+from api.schemas.sales import DiscountIn, RefundCreate, RefundOut, SaleCreate, SaleOut
 from db import checkout
 from db.apikeys import Caller
 from db.checkout import LineRequest, PaymentRequest, RefundLineRequest
+from db.discounts import DiscountAsk
 from db.models import Role
 
 router = APIRouter(prefix="/v1/sales", tags=["sales"])
@@ -27,34 +28,60 @@ def _sees_every_sale(caller: Caller) -> bool:
     return caller.role.includes(Role.MANAGER)
 
 
+def _discount(discount: DiscountIn | None, currency: str, field: str) -> DiscountAsk | None:
+    if discount is None:
+        return None
+    amount = discount.amount.minor(currency, f"{field}.amount") if discount.amount is not None else None
+    return DiscountAsk(percent_bp=discount.percent_bp, amount_minor=amount, reason=discount.reason)
+
+
 @router.post("", status_code=201, response_model=SaleOut, responses=problem_responses(403, 404, 409))
 async def create_sale(body: SaleCreate, caller: CashierKey, writer: Create, settings: SettingsDep) -> Response:
     """Ring up a sale at today's prices, taking the stock the counter sells.
 
-    The payment must be exactly the total; cash may be tendered above it (the sale records the
-    change). Split payments are not available yet: send exactly one payment (more is 422).
-    Discounts and taxes are not available yet. A shortage is 409 with
-    `shortages` naming each product and how many are missing; nothing is recorded then.
+    **Discounts**: on a line (`lines[].discount`) or on the whole sale (`discount`), each a
+    `percent` or an `amount`, always with a `reason`, priced as at the counter: a sale discount is
+    spread over the lines in proportion, tax is computed per line after discounts. A cashier key
+    may give up to CASHIER_MAX_DISCOUNT_PERCENT of the sale's gross in all; more is 403 (a manager
+    or admin key may give any). An amount more than what it comes off is 422.
+
+    **Payments**: one, or a split (cash, card, mobile; each part more than zero) adding up to the
+    total exactly; otherwise 422 naming the total. A cash part may be tendered above its amount
+    (the sale records the change); other methods take no `tendered`.
+
+    A shortage is 409 with `shortages` naming each product and how many are missing. On any error
+    nothing is recorded.
     """
-    payment = body.payments[0]
+    cur = settings.currency
 
     async def work(session):
         result = await checkout.sell(
             session,
             lines=[
-                LineRequest(quantity=line.quantity, product_id=line.product_id, sku=line.sku) for line in body.lines
+                LineRequest(
+                    quantity=line.quantity,
+                    product_id=line.product_id,
+                    sku=line.sku,
+                    discount=_discount(line.discount, cur, f"lines[{n}].discount"),
+                )
+                for n, line in enumerate(body.lines)
             ],
-            payment=PaymentRequest(
-                method=payment.method,
-                amount_minor=payment.amount.minor(settings.currency, "payments[0].amount"),
-                tendered_minor=payment.tendered.minor(settings.currency, "payments[0].tendered")
-                if payment.tendered
-                else None,
-            ),
+            payments=[
+                PaymentRequest(
+                    method=payment.method,
+                    amount_minor=payment.amount.minor(cur, f"payments[{n}].amount"),
+                    tendered_minor=payment.tendered.minor(cur, f"payments[{n}].tendered") if payment.tendered else None,
+                )
+                for n, payment in enumerate(body.payments)
+            ],
+            discount=_discount(body.discount, cur, "discount"),
+            role=caller.role,
+            discount_limit_bp=settings.cashier_max_discount_bp,
             cashier=caller.staff,
-            currency=settings.currency,
+            currency=cur,
             default_low_stock_threshold=settings.low_stock_threshold,
             customer_id=body.customer_id,
+            prices_include_tax=settings.prices_include_tax,
         )
         return SaleOut.of(result.sale, settings.tz)
 
@@ -101,8 +128,9 @@ async def get_sale(sale_id: Id, session: ReadSession, settings: SettingsDep, cal
 async def refund_sale(
     sale_id: Id, body: RefundCreate, caller: ManagerKey, writer: Create, settings: SettingsDep
 ) -> Response:
-    """Refund a sale. Today that is the whole sale: list every line with its full quantity and
-    `restock: true`; the money goes back the way it was paid. A sale already refunded is 409."""
+    """Refund some units of some lines of a sale: each pays back what the customer paid for those
+    units (discounts and tax included). More than a line sold is 422; more than is left to return
+    (after earlier refunds), or a sale already refunded in full, is 409."""
 
     async def work(session):
         sale = await checkout.refund_lines(

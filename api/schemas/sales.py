@@ -1,43 +1,100 @@
 """Sales and refunds, in DESIGN.md's shapes.
 
 A sale lists its payments, discounts and tax by rate as recorded; a refund is some units of some
-lines, each back to stock or not. What the API cannot take yet (a discount or a split in a sale
-create) is refused with a 422 naming the field.
+lines, each back to stock or not. A sale create takes line and cart discounts (a percentage or an
+amount, always with a reason) and one or more payments that add up to the total.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from decimal import Decimal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator, model_validator
 
 from api.schemas.common import Code, Id, Model, Money, Text, local
-from db.models import Sale, SaleStatus
+from db.models import Sale, SaleLine, SaleStatus
 from db.taxes import format_rate
 from db.taxes import sale_taxes as tax_breakdown
 
 Method = Literal["cash", "card", "mobile"]
-NO_DISCOUNTS = "Discounts are not available yet: leave discount out (or null)."
-ONE_PAYMENT = "Split payments are not available yet: send exactly one payment."
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[^\x00]*$"),
+    Field(description="Why the discount is given (required): it shows on the receipt and in the audit log"),
+]
+PERCENT_DOC = 'Percent off, more than 0 and at most 100, at most two decimals: `"10"`, `"7.5"` or `7.5`'
+Percent = Annotated[
+    Decimal,
+    Field(gt=0, le=100, max_digits=5, decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
+                {"type": "string", "pattern": r"^[0-9]{1,3}([.][0-9]{1,2})?$"},
+            ],
+            "description": PERCENT_DOC,
+            "examples": ["10", "7.5"],
+        },
+        mode="validation",
+    ),
+]
 
 
-def _no_discount(value: Any) -> Any:
-    if value is not None:
-        raise ValueError(NO_DISCOUNTS)
-    return value
+class DiscountIn(Model):
+    """A discount: `percent` or `amount` (one of them), always with a `reason`.
+
+    A percentage is of the gross it comes off (rounded half away from zero to the cent); an amount
+    is never more than what it comes off (a discount never takes a line below zero: more is 422).
+    A cart discount comes off the lines after their own discounts and is spread over them in
+    proportion (largest remainder). A cashier key may give up to CASHIER_MAX_DISCOUNT_PERCENT of
+    the sale's gross in all (line and cart discounts together): more is 403. A manager or admin
+    key may give any discount.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"percent": "10", "reason": "loyal customer"},
+                {"amount": {"amount": 250, "currency": "USD"}, "reason": "dented tin"},
+            ]
+        }
+    )
+
+    percent: Percent | None = None
+    amount: Money | None = Field(default=None, description="An amount off, in the store's currency")
+    reason: Reason
+
+    @field_validator("amount")
+    @classmethod
+    def _more_than_zero(cls, amount: Money | None) -> Money | None:
+        if amount is not None and amount.amount <= 0:
+            raise ValueError("a discount is more than zero")
+        return amount
+
+    @model_validator(mode="after")
+    def _percent_or_amount(self) -> DiscountIn:
+        if (self.percent is None) == (self.amount is None):
+            raise ValueError("give the discount as percent or as amount (one of them)")
+        return self
+
+    @property
+    def percent_bp(self) -> int | None:
+        """The percentage in hundredths of a percent (7.5 -> 750)."""
+        return None if self.percent is None else int(self.percent * 100)
 
 
 class SaleLineIn(Model):
-    """A product by `product_id` or by `sku` (a barcode works too), and how many."""
+    """A product by `product_id` or by `sku` (a barcode works too), how many, and a discount if any."""
 
     product_id: Id | None = None
     sku: Code | None = None
     quantity: Annotated[int, Field(ge=1, le=9999)]
-    discount: dict[str, Any] | None = Field(default=None, description=NO_DISCOUNTS)
-
-    _discount = field_validator("discount")(_no_discount)
+    discount: DiscountIn | None = Field(
+        default=None, description="This line's discount (a product with a discount is on one line only)"
+    )
 
     @model_validator(mode="after")
     def _one_product(self) -> SaleLineIn:
@@ -48,26 +105,53 @@ class SaleLineIn(Model):
 
 class PaymentIn(Model):
     method: Method
-    amount: Money = Field(description="Exactly the sale's total")
+    amount: Money = Field(description="This part of the total: the parts add up to the total exactly")
     tendered: Money | None = Field(
-        default=None, description="Cash only: what was handed over (change = tendered − amount)"
+        default=None,
+        description="Cash only: what was handed over for this part (default: the amount; change = tendered − amount)",
     )
 
 
 class SaleCreate(Model):
+    """A sale: lines, an optional cart discount and customer, and the payments.
+
+    The payments add up to the total (after discounts, with tax as the store prices it) exactly;
+    more than one is a split (each part more than zero); only a cash part gets change.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "lines": [
+                        {
+                            "sku": "TEA",
+                            "quantity": 2,
+                            "discount": {"percent": "5", "reason": "dented box"},
+                        },
+                        {"sku": "BUN", "quantity": 1},
+                    ],
+                    "discount": {"amount": {"amount": 25, "currency": "USD"}, "reason": "regular"},
+                    "payments": [
+                        {"method": "card", "amount": {"amount": 1000, "currency": "USD"}},
+                        {
+                            "method": "cash",
+                            "amount": {"amount": 225, "currency": "USD"},
+                            "tendered": {"amount": 500, "currency": "USD"},
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     lines: Annotated[list[SaleLineIn], Field(min_length=1, max_length=100)]
-    discount: dict[str, Any] | None = Field(default=None, description=NO_DISCOUNTS)
+    discount: DiscountIn | None = Field(default=None, description="A discount on the whole sale")
     customer_id: Id | None = None
-    payments: Annotated[list[PaymentIn], Field(min_length=1, description=ONE_PAYMENT)]
-
-    _discount = field_validator("discount")(_no_discount)
-
-    @field_validator("payments")
-    @classmethod
-    def _one_payment(cls, value: list[PaymentIn]) -> list[PaymentIn]:
-        if len(value) > 1:
-            raise ValueError(ONE_PAYMENT)
-        return value
+    payments: Annotated[
+        list[PaymentIn],
+        Field(min_length=1, max_length=10, description="One payment, or a split in up to 10 parts"),
+    ]
 
 
 class SaleLineOut(Model):
@@ -77,8 +161,30 @@ class SaleLineOut(Model):
     name: str = Field(description="As it was when sold")
     quantity: int
     unit_price: Money
-    discount: Money | None = None
-    total: Money
+    gross: Money = Field(description="unit_price × quantity")
+    discount: Money | None = Field(
+        default=None, description="What discounts took off: the line's own and its share of the cart's (null: none)"
+    )
+    tax_rate: str | None = Field(default=None, description="The rate it was taxed at, e.g. `16%` (null: none)")
+    tax: Money = Field(description="The tax in (or, when prices exclude tax, on top of) the line's total")
+    total: Money = Field(description="What the customer paid for the line")
+
+    @classmethod
+    def of(cls, line: SaleLine, currency: str) -> SaleLineOut:
+        off = line.line_discount_minor + line.cart_discount_minor
+        return cls(
+            id=line.id,
+            product_id=line.product_id,
+            sku=line.sku,
+            name=line.product_name,
+            quantity=line.quantity,
+            unit_price=Money.of(line.unit_price_minor, currency),
+            gross=Money.of(line.unit_price_minor * line.quantity, currency),
+            discount=Money.of(off, currency) if off else None,
+            tax_rate=format_rate(line.tax_rate_bp) if line.tax_name else None,
+            tax=Money.of(line.tax_minor, currency),
+            total=Money.of(line.line_total_minor, currency),
+        )
 
 
 class PaymentOut(Model):
@@ -95,8 +201,10 @@ class TaxOut(Model):
 
 
 class DiscountOut(Model):
+    sale_line_id: int | None = Field(description="The line it is on; null: the whole sale (spread over the lines)")
+    percent: str | None = Field(description="As asked: percent off (e.g. `10`, `7.5`); null for an amount")
     reason: str
-    amount: Money
+    amount: Money = Field(description="What it took off")
 
 
 class PersonRef(Model):
@@ -113,8 +221,8 @@ class SaleOut(Model):
     cashier: PersonRef = Field(description="Who rang it up; an API key's sales name the key")
     customer: PersonRef | None
     lines: list[SaleLineOut]
-    discounts: list[DiscountOut] = Field(description="Empty until discounts exist")
-    taxes: list[TaxOut] = Field(description="Empty until taxes exist")
+    discounts: list[DiscountOut] = Field(description="Line discounts (in line order), then the sale's own")
+    taxes: list[TaxOut] = Field(description="Tax by rate: the sum of the lines' (lines without a rate carry none)")
     total: Money
     payments: list[PaymentOut]
 
@@ -129,19 +237,16 @@ class SaleOut(Model):
             refunded_at=local(sale.refunded_at, tz),
             cashier=PersonRef(id=sale.cashier.id, name=sale.cashier.name),
             customer=PersonRef(id=sale.customer.id, name=sale.customer.name) if sale.customer else None,
-            lines=[
-                SaleLineOut(
-                    id=line.id,
-                    product_id=line.product_id,
-                    sku=line.sku,
-                    name=line.product_name,
-                    quantity=line.quantity,
-                    unit_price=Money.of(line.unit_price_minor, cur),
-                    total=Money.of(line.line_total_minor, cur),
+            lines=[SaleLineOut.of(line, cur) for line in sale.lines],
+            discounts=[
+                DiscountOut(
+                    sale_line_id=d.sale_line_id,
+                    percent=format_rate(d.percent_bp).removesuffix("%") if d.percent_bp is not None else None,
+                    reason=d.reason,
+                    amount=Money.of(d.applied_minor, cur),
                 )
-                for line in sale.lines
+                for d in sorted(sale.discounts, key=lambda d: (d.sale_line_id is None, d.sale_line_id or 0, d.id))
             ],
-            discounts=[DiscountOut(reason=d.reason, amount=Money.of(d.applied_minor, cur)) for d in sale.discounts],
             taxes=[
                 TaxOut(name=name, rate=format_rate(rate_bp), amount=Money.of(tax, cur))
                 for name, rate_bp, tax, _net in tax_breakdown(sale)
@@ -167,8 +272,8 @@ class RefundLineIn(Model):
 
 
 class RefundCreate(Model):
-    """Today a refund is the whole sale: every line, its full quantity, back to stock, back the way
-    it was paid (leave `method` out or give the sale's)."""
+    """Some units of some lines of one sale, each back to stock or not (`restock`); the money goes
+    out by `method` (default: how the sale was first paid)."""
 
     lines: Annotated[list[RefundLineIn], Field(min_length=1, max_length=100)]
     method: Method | None = None

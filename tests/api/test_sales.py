@@ -70,27 +70,11 @@ async def test_a_shortage_is_409_naming_each_product_and_nothing_is_written(cash
     assert await stock_of(session_factory, tea.id) == 9 and await stock_of(session_factory, milk.id) == 2
 
 
-async def test_what_today_cannot_do_is_a_422_naming_the_field(cashier_api, session_factory):
-    await add_product(session_factory, "Milk", 150, 5, sku="MILK")
-    line = [{"sku": "MILK", "quantity": 1}]
-    split = {"lines": line, "payments": [{"method": "card", "amount": usd(100)}, {"method": "cash", "amount": usd(50)}]}
-    problem = is_problem(await cashier_api.post("/v1/sales", json=split), 422)
-    assert problem["errors"][0]["field"] == "payments" and "Split payments are not available yet" in problem["detail"]
-    discounted = {"lines": [{"sku": "MILK", "quantity": 1, "discount": {"percent": 10}}], "payments": card(150)}
-    assert (
-        is_problem(await cashier_api.post("/v1/sales", json=discounted), 422)["errors"][0]["field"]
-        == "lines[0].discount"
-    )
-    cart_discount = {"lines": line, "discount": {"amount": usd(10)}, "payments": card(150)}
-    assert is_problem(await cashier_api.post("/v1/sales", json=cart_discount), 422)["errors"][0]["field"] == "discount"
-    assert await sale_count(session_factory) == 0
-
-
 async def test_bad_sales_are_refused_politely(cashier_api, session_factory):
     await add_product(session_factory, "Milk", 150, 5, sku="MILK")
     line = [{"sku": "MILK", "quantity": 1}]
     cases = [
-        ({"lines": line, "payments": card(100)}, 422, "does not match the total $1.50"),
+        ({"lines": line, "payments": card(100)}, 422, "add up to $1.00, not the total $1.50"),
         ({"lines": line, "payments": [{"method": "cash", "amount": usd(150), "tendered": usd(100)}]}, 422, "short"),
         (
             {"lines": line, "payments": [{"method": "card", "amount": usd(150), "tendered": usd(200)}]},

@@ -73,3 +73,32 @@ async def test_a_sale_made_through_the_api_shows_in_report_and_sale(manager, api
     assert f"#{number}" in manager.text
     assert "Rye bread" in manager.text and "$6.40" in manager.text
     assert "API key “web shop”" in manager.text
+
+
+async def test_a_discounted_split_sale_from_the_api_shows_its_discounts_in_sale(manager, api, session_factory):
+    await product(session_factory, name="Rye bread", price_minor=320, stock=9, sku="RYE")
+    await product(session_factory, name="Butter", price_minor=250, stock=9, sku="BUTTER")
+    # Rye 2 x 3.20 = 6.40, 10% off: 5.76; butter 2.50; 0.25 off the sale (spread 0.17 + 0.08):
+    # 8.01 in all, of a gross of 8.90 (discounts 0.89: a cashier's 10% exactly).
+    body = {
+        "lines": [
+            {"sku": "RYE", "quantity": 2, "discount": {"percent": "10", "reason": "day old"}},
+            {"sku": "BUTTER", "quantity": 1},
+        ],
+        "discount": {"amount": usd(25), "reason": "round sum"},
+        "payments": [
+            {"method": "card", "amount": usd(500)},
+            {"method": "cash", "amount": usd(301), "tendered": usd(500)},
+        ],
+    }
+    r = await api.post("/v1/sales", json=body)
+    assert r.status_code == 201, r.text
+    number = r.json()["number"]
+
+    await manager.send(f"/sale {number}")
+    text = manager.text
+    assert f"#{number}" in text and "Rye bread" in text and "Butter" in text
+    assert "− $0.64 discount (day old)" in text
+    assert "Cart discount: − $0.25 (round sum)" in text
+    assert "Gross $8.90 · discounts − $0.89" in text and "Total: $8.01" in text
+    assert "Payment: Card $5.00" in text and "Payment: Cash $3.01 — tendered $5.00, change $1.99" in text

@@ -102,11 +102,21 @@ async def assign(session: AsyncSession, *, target: str, name: str, actor: Staff 
             product = await get_by_sku(session, sku=target)
         except NotFound:
             raise NotFound(f"No product or category “{target.strip()[:64]}”.") from None
-        product.tax_rate_id = rate.id
-        what = f"{product.name} ({product.sku})"
+        await set_product_rate(session, product=product, name=rate.name, actor=actor)
+        return f"{product.name} ({product.sku})"
     await session.flush()
     await audit.record(session, actor=actor, action="tax_set", details=f"{what}: {rate.name}")
     return what
+
+
+async def set_product_rate(session: AsyncSession, *, product: Product, name: str | None, actor: Staff | None) -> None:
+    """Give ``product`` its own rate (by name), or with None take it away: its category's rate or
+    the store default applies again."""
+    rate = None if name is None else await find_rate(session, name)
+    product.tax_rate_id = rate.id if rate else None
+    await session.flush()
+    details = f"{product.name} ({product.sku}): {rate.name if rate else 'its own rate removed'}"
+    await audit.record(session, actor=actor, action="tax_set", details=details)
 
 
 async def rates_for(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, RateSnapshot]:

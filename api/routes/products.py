@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from api.deps import CashierKey, Change, Create, ManagerKey, ReadSession, SettingsDep
 from api.schemas.common import Code, Id, ListOf, Text, problem_responses
 from api.schemas.products import ProductCreate, ProductOut, ProductPatch, StockChange
-from db import catalog
+from db import catalog, taxes
 from db import stock as stock_db
 from db.catalog import UNSET
 from db.pagination import MAX_LIMIT
@@ -18,6 +18,17 @@ from db.pagination import MAX_LIMIT
 router = APIRouter(prefix="/v1/products", tags=["products"])
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page, at most {MAX_LIMIT}")]
 Cursor = Annotated[Code | None, Query(description="`next_cursor` of the previous page")]
+
+
+async def _out(session, products: list, settings) -> list[ProductOut]:
+    """The products as the API shows them, each with the tax rate it is taxed at now."""
+    rates = await taxes.rates_for(session, [p.id for p in products])
+    return [ProductOut.of(p, settings.currency, settings.tz, rates.get(p.id)) for p in products]
+
+
+async def _one(session, product, settings) -> ProductOut:
+    (out,) = await _out(session, [product], settings)
+    return out
 
 
 @router.get("", response_model=ListOf[ProductOut], responses=problem_responses(403))
@@ -35,7 +46,7 @@ async def list_products(
     page = await catalog.list_products(
         session, text=q, category=category, archived=archived, cursor=cursor, limit=limit
     )
-    items = [ProductOut.of(p, settings.currency, settings.tz) for p in page.items]
+    items = await _out(session, list(page.items), settings)
     return ListOf[ProductOut](items=items, next_cursor=page.next_cursor)
 
 
@@ -43,14 +54,14 @@ async def list_products(
 async def get_product_by_sku(sku: Code, session: ReadSession, settings: SettingsDep, _caller: CashierKey) -> ProductOut:
     """One product by SKU or barcode, ignoring case (archived too)."""
     product = await catalog.get_by_sku(session, sku=sku)
-    return ProductOut.of(product, settings.currency, settings.tz)
+    return await _one(session, product, settings)
 
 
 @router.get("/{product_id}", response_model=ProductOut, responses=problem_responses(403, 404))
 async def get_product(product_id: Id, session: ReadSession, settings: SettingsDep, _caller: CashierKey) -> ProductOut:
     """One product by id (archived too)."""
     product = await catalog.get_product(session, product_id=product_id)
-    return ProductOut.of(product, settings.currency, settings.tz)
+    return await _one(session, product, settings)
 
 
 @router.post("", status_code=201, response_model=ProductOut, responses=problem_responses(403, 409))
@@ -70,7 +81,9 @@ async def create_product(body: ProductCreate, caller: ManagerKey, writer: Create
             actor=caller.staff,
             currency=settings.currency,
         )
-        return ProductOut.of(product, settings.currency, settings.tz)
+        if body.tax_rate is not None:
+            await taxes.set_product_rate(session, product=product, name=body.tax_rate, actor=caller.staff)
+        return await _one(session, product, settings)
 
     return await writer.run(work, status=201)
 
@@ -79,7 +92,7 @@ async def create_product(body: ProductCreate, caller: ManagerKey, writer: Create
 async def patch_product(
     product_id: Id, body: ProductPatch, caller: ManagerKey, writer: Change, settings: SettingsDep
 ) -> Response:
-    """Change the fields sent (name, price, category, SKU, barcode, low-stock threshold)."""
+    """Change the fields sent (name, price, category, SKU, barcode, low-stock threshold, tax rate)."""
     given = body.model_fields_set
 
     def field(name: str):
@@ -102,7 +115,9 @@ async def patch_product(
             actor=caller.staff,
             currency=settings.currency,
         )
-        return ProductOut.of(product, settings.currency, settings.tz)
+        if "tax_rate" in given:
+            await taxes.set_product_rate(session, product=product, name=body.tax_rate, actor=caller.staff)
+        return await _one(session, product, settings)
 
     return await writer.run(work)
 
@@ -112,7 +127,7 @@ async def _set_archived(product_id: int, archived: bool, caller, writer, setting
         change = catalog.archive_product if archived else catalog.unarchive_product
         await change(session, product_id=product_id, actor=caller.staff)
         product = await catalog.get_product(session, product_id=product_id)
-        return ProductOut.of(product, settings.currency, settings.tz)
+        return await _one(session, product, settings)
 
     return await writer.run(work)
 
@@ -154,6 +169,6 @@ async def change_stock(
                 actor=caller.staff,
                 default_threshold=settings.low_stock_threshold,
             )
-        return ProductOut.of(product, settings.currency, settings.tz)
+        return await _one(session, product, settings)
 
     return await writer.run(work)

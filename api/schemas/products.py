@@ -6,18 +6,16 @@ from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from api.schemas.common import Code, Id, Model, Money, Text, local
 from db.models import Product, StockMovement
+from db.taxes import RateSnapshot, format_rate
 
-NO_TAXES = "Tax rates are not available yet: leave tax_rate out (or null)."
-
-
-def _no_tax_rate(value: str | None) -> str | None:
-    if value is not None:
-        raise ValueError(NO_TAXES)
-    return value
+TAX_RATE_IN = (
+    "The name of a tax rate the shop has (as `/tax` lists them): the product's own rate, which wins over "
+    "its category's and the store default"
+)
 
 
 class ProductOut(Model):
@@ -29,13 +27,19 @@ class ProductOut(Model):
     price: Money
     stock: int
     low_stock_threshold: int | None = Field(description="null: the store's LOW_STOCK_THRESHOLD")
-    tax_rate: str | None = Field(description="The product's own tax rate; null until taxes exist")
+    tax_rate: str | None = Field(
+        description="The name of the rate the product is taxed at now: its own, else its category's, else the "
+        "store default; null when the shop has no rate for it"
+    )
+    tax_percent: str | None = Field(description="That rate as a percentage, e.g. \"16\" or \"7.25\"")
     archived: bool
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def of(cls, product: Product, currency: str, tz: ZoneInfo) -> ProductOut:
+    def of(cls, product: Product, currency: str, tz: ZoneInfo, rate: RateSnapshot | None = None) -> ProductOut:
+        """``rate``: the product's rate now (db.taxes.rates_for); None or an unnamed one: no rate."""
+        named = rate if rate is not None and rate.name else None
         return cls(
             id=product.id,
             sku=product.sku,
@@ -45,7 +49,8 @@ class ProductOut(Model):
             price=Money.of(product.price_minor, currency),
             stock=product.stock,
             low_stock_threshold=product.low_stock_threshold,
-            tax_rate=None,
+            tax_rate=named.name if named else None,
+            tax_percent=format_rate(named.rate_bp).removesuffix("%") if named else None,
             archived=product.archived,
             created_at=local(product.created_at, tz),
             updated_at=local(product.updated_at, tz),
@@ -60,9 +65,7 @@ class ProductCreate(Model):
     sku: Code | None = Field(default=None, description="Given one like P00042 when left out")
     barcode: Code | None = None
     low_stock_threshold: int | None = None
-    tax_rate: Text | None = Field(default=None, description=NO_TAXES)
-
-    _tax = field_validator("tax_rate")(_no_tax_rate)
+    tax_rate: Text | None = Field(default=None, description=TAX_RATE_IN)
 
 
 class ProductPatch(Model):
@@ -74,9 +77,7 @@ class ProductPatch(Model):
     sku: Code | None = None
     barcode: Code | None = None
     low_stock_threshold: int | None = None
-    tax_rate: Text | None = Field(default=None, description=NO_TAXES)
-
-    _tax = field_validator("tax_rate")(_no_tax_rate)
+    tax_rate: Text | None = Field(default=None, description=TAX_RATE_IN + "; null: its category's or the default")
 
 
 class StockChange(Model):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from db import ledger
+from sqlalchemy import select
+
+from db import ledger, taxes
 from db.engine import transaction
+from db.models import AuditEntry
 from tests.api.conftest import add_product, is_problem, usd
 
 
@@ -31,6 +34,7 @@ async def test_create_with_initial_stock_writes_an_initial_movement(manager_api,
         "stock": 12,
         "low_stock_threshold": None,
         "tax_rate": None,
+        "tax_percent": None,
         "archived": False,
         "created_at": "",
         "updated_at": "",
@@ -57,9 +61,9 @@ async def test_bad_input_names_the_field_and_changes_nothing(manager_api):
     )
     assert body["errors"][0]["field"] == "price.currency" and "USD" in body["detail"]
     body = is_problem(
-        await manager_api.post("/v1/products", json={"name": "Tea", "price": usd(1), "tax_rate": "VAT"}), 422
+        await manager_api.post("/v1/products", json={"name": "Tea", "price": usd(1), "tax_rate": "VAT"}), 404
     )
-    assert body["errors"][0]["field"] == "tax_rate" and "not available yet" in body["detail"]
+    assert body["detail"].startswith("No tax rate “VAT”")  # the shop has no such rate: nothing created
     body = is_problem(await manager_api.post("/v1/products", json={"price": usd(1)}), 422)
     assert body["errors"][0]["field"] == "name"
     body = is_problem(await manager_api.post("/v1/products", json={"name": "  ", "price": usd(1)}), 422)
@@ -189,3 +193,44 @@ async def test_stock_movements_by_period(manager_api, session_factory):
     )
     assert "ends before it starts" in body["detail"]
     is_problem(await manager_api.get("/v1/stock-movements", params={"product_id": 999}), 404)
+
+
+async def test_a_products_tax_rate_is_set_shown_and_taken_away(manager_api, cashier_api, session_factory):
+    async with transaction(session_factory) as session:
+        await taxes.add_rate(session, name="VAT", rate_bp=1600, actor=None)  # the first rate: the default
+        await taxes.add_rate(session, name="Reduced", rate_bp=725, actor=None)
+        await taxes.add_rate(session, name="Zero", rate_bp=0, actor=None)
+    await add_product(session_factory, "Bread", 300, 5, category="Bakery", sku="BREAD")
+    async with transaction(session_factory) as session:
+        await taxes.assign(session, target="Bakery", name="Zero", actor=None)
+
+    tea_in = {"name": "Tea", "price": usd(100), "stock": 3, "tax_rate": "reduced"}  # a rate's name, any case
+    made = await manager_api.post("/v1/products", json=tea_in)
+    assert made.status_code == 201, made.text
+    tea = made.json()
+    assert (tea["tax_rate"], tea["tax_percent"]) == ("Reduced", "7.25")
+    items = (await cashier_api.get("/v1/products")).json()["items"]
+    listed = {p["sku"]: (p["tax_rate"], p["tax_percent"]) for p in items}
+    assert listed == {"BREAD": ("Zero", "0"), tea["sku"]: ("Reduced", "7.25")}  # the category's rate, its own
+
+    patched = await manager_api.patch(f"/v1/products/{tea['id']}", json={"tax_rate": None})
+    assert (patched.json()["tax_rate"], patched.json()["tax_percent"]) == ("VAT", "16")  # the store default again
+    renamed = await manager_api.patch(f"/v1/products/{tea['id']}", json={"name": "Green tea"})
+    assert renamed.json()["tax_rate"] == "VAT"
+    body = is_problem(await manager_api.patch(f"/v1/products/{tea['id']}", json={"tax_rate": "Luxury"}), 404)
+    assert "No tax rate “Luxury”" in body["detail"]
+    assert (await cashier_api.get(f"/v1/products/{tea['id']}")).json()["tax_rate"] == "VAT"
+    is_problem(await cashier_api.patch(f"/v1/products/{tea['id']}", json={"tax_rate": "Zero"}), 403)
+
+    sale = await cashier_api.post(
+        "/v1/sales",
+        json={
+            "lines": [{"product_id": tea["id"], "quantity": 1}],
+            "payments": [{"method": "card", "amount": usd(100)}],
+        },
+    )
+    assert sale.status_code == 201, sale.text
+    assert [(t["name"], t["amount"]["amount"]) for t in sale.json()["taxes"]] == [("VAT", 14)]  # 100 - 100/1.16
+    async with session_factory() as session:
+        details = (await session.scalars(select(AuditEntry.details).where(AuditEntry.action == "tax_set"))).all()
+    assert any("Tea" in d and "Reduced" in d for d in details) and any("its own rate removed" in d for d in details)

@@ -105,10 +105,31 @@ def _total(column):
     return func.coalesce(func.sum(column), 0)
 
 
-async def money_summary(session: AsyncSession, *, period: Period, tz: ZoneInfo, top_n: int = 5) -> MoneySummary:
-    made = [Sale.created_at >= period.start, Sale.created_at < period.end]
-    refunded = [Refund.created_at >= period.start, Refund.created_at < period.end]
+@dataclass(frozen=True)
+class SalesFigures:
+    """The money figures of some sales and refunds (a period's, a shift's)."""
 
+    sales_count: int
+    gross_minor: int
+    discounts_minor: int
+    tax_minor: int
+    total_minor: int
+    refunds_minor: int
+    taxes: list[TaxLine]
+    payments: list[MethodLine]
+    refunds: list[MethodLine]
+
+    @property
+    def net_sales_minor(self) -> int:
+        return self.gross_minor - self.discounts_minor
+
+    @property
+    def net_revenue_minor(self) -> int:
+        return self.gross_minor - self.discounts_minor - self.refunds_minor
+
+
+async def sales_figures(session: AsyncSession, *, made: list, refunded: list) -> SalesFigures:
+    """The figures of the sales matching ``made`` and the refunds matching ``refunded`` (SQL filters)."""
     count, gross, discounts, tax, total = (
         await session.execute(
             select(
@@ -155,6 +176,29 @@ async def money_summary(session: AsyncSession, *, period: Period, tz: ZoneInfo, 
             .order_by(back.desc(), Refund.method)
         )
     ]
+    return SalesFigures(
+        sales_count=count,
+        gross_minor=gross,
+        discounts_minor=discounts,
+        tax_minor=tax,
+        total_minor=total,
+        refunds_minor=refunds_minor or 0,
+        taxes=taxes,
+        payments=payments,
+        refunds=refunds,
+    )
+
+
+async def shift_figures(session: AsyncSession, *, shift_id: int) -> SalesFigures:
+    """The figures of one till shift: its sales, and the refunds paid back during it."""
+    return await sales_figures(session, made=[Sale.shift_id == shift_id], refunded=[Refund.shift_id == shift_id])
+
+
+async def money_summary(session: AsyncSession, *, period: Period, tz: ZoneInfo, top_n: int = 5) -> MoneySummary:
+    made = [Sale.created_at >= period.start, Sale.created_at < period.end]
+    figures = await sales_figures(
+        session, made=made, refunded=[Refund.created_at >= period.start, Refund.created_at < period.end]
+    )
     by_cashier = [
         CashierLine(name or f"staff #{staff_id}", n, g, d, t)
         for staff_id, name, n, g, d, t in await session.execute(
@@ -174,15 +218,15 @@ async def money_summary(session: AsyncSession, *, period: Period, tz: ZoneInfo, 
     ]
     return MoneySummary(
         period=period,
-        sales_count=count,
-        gross_minor=gross,
-        discounts_minor=discounts,
-        tax_minor=tax,
-        total_minor=total,
-        refunds_minor=refunds_minor or 0,
-        taxes=taxes,
-        payments=payments,
-        refunds=refunds,
+        sales_count=figures.sales_count,
+        gross_minor=figures.gross_minor,
+        discounts_minor=figures.discounts_minor,
+        tax_minor=figures.tax_minor,
+        total_minor=figures.total_minor,
+        refunds_minor=figures.refunds_minor,
+        taxes=figures.taxes,
+        payments=figures.payments,
+        refunds=figures.refunds,
         by_cashier=by_cashier,
         by_day=await _by_day(session, period=period, tz=tz),
         **await _products(session, period=period, top_n=max(top_n, 0)),
@@ -256,9 +300,8 @@ async def _products(session: AsyncSession, *, period: Period, top_n: int) -> dic
     }
 
 
-def summary_lines(summary: MoneySummary, *, currency: str) -> list[str]:
-    """The money figures as plain text lines, each label saying which figure it is (the chat
-    escapes and the CLI prints them as they are)."""
+def figure_lines(summary: MoneySummary | SalesFigures, *, currency: str) -> list[str]:
+    """Sales, discounts, refunds, tax by rate and money per method as plain text lines."""
 
     def m(minor: int) -> str:
         return format_money(minor, currency)
@@ -281,6 +324,17 @@ def summary_lines(summary: MoneySummary, *, currency: str) -> list[str]:
     if summary.refunds:
         out.append("Refunds by method:")
         out += [f"  {r.method.value}: {m(r.amount_minor)} ({r.count})" for r in summary.refunds]
+    return out
+
+
+def summary_lines(summary: MoneySummary, *, currency: str) -> list[str]:
+    """The money figures as plain text lines, each label saying which figure it is (the chat
+    escapes and the CLI prints them as they are)."""
+
+    def m(minor: int) -> str:
+        return format_money(minor, currency)
+
+    out = figure_lines(summary, currency=currency)
     days = [d for d in summary.by_day if d.count or d.refunds_minor]
     if days:
         out.append("By day (gross / discounts / refunds / net revenue):")

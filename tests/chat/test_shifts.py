@@ -275,3 +275,26 @@ async def test_a_restart_mid_shift_loses_nothing(settings, session_factory, cash
         client = again.client(CASHIER_ID, "Cal")
         await client.send("/shift")
         assert "X report · shift #1 (open)" in client.text and "Expected in the drawer: $45.00" in client.text
+
+
+async def test_an_approved_cash_refund_leaves_the_cashiers_drawer(cashier, manager, session_factory):
+    """CASHIER_CAN_REFUND is off: the manager approves from their chat, the cash goes out of the
+    till where the cashier stands."""
+    await _stock_the_shop(session_factory)
+    await cashier.send("/shift open 20.00")
+    await _cash_sale(cashier, "1 bread", "5.00")
+    async with session_factory() as session:
+        (sold,) = (await session.scalars(select(Sale))).all()
+    await cashier.send(f"/refund {sold.number} stale")
+    await cashier.tap("All")
+    await cashier.tap("✅ Refund \\$3.20")
+    assert "Waiting for a manager" in cashier.text
+    await manager.tap("✅ Approve")
+    assert await _entries(session_factory) == [
+        (DrawerEntryKind.FLOAT, 2_000),
+        (DrawerEntryKind.SALE, 500),
+        (DrawerEntryKind.CHANGE, -180),
+        (DrawerEntryKind.REFUND, -320),
+    ]
+    await cashier.send("/shift")
+    assert "Cash refunds: $3.20" in cashier.text and "Expected in the drawer: $20.00" in cashier.text

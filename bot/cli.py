@@ -38,7 +38,7 @@ from db.errors import InvalidInput, PosError
 from db.exports import to_csv
 from db.migrate import current_revision, upgrade
 from db.money import format_money
-from db.periods import PERIOD_FORMS, parse_period
+from db.periods import PERIOD_FORMS, Period, parse_period
 from db.settings import TOKEN_HELP, Settings, SettingsError, load_settings
 from db.text import counted
 
@@ -287,12 +287,16 @@ def cmd_export_products(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    settings = load_settings()
+def _period(text: str, settings: Settings) -> Period:
     try:
-        period = parse_period(args.period, settings.tz)
+        return parse_period(text, settings.tz)
     except PosError as exc:
         raise CliError(exc.message, 2) from None
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    period = _period(args.period, settings)
     _migrate(settings)
 
     async def work(session: AsyncSession):
@@ -488,10 +492,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_shifts(args: argparse.Namespace) -> int:
     settings = load_settings()
-    try:
-        period = parse_period(args.period, settings.tz)
-    except PosError as exc:
-        raise CliError(exc.message, 2) from None
+    period = _period(args.period, settings)
     _migrate(settings)
     found = _with_session(
         settings, lambda s: shifts_db.shift_reports(s, start=period.start, end=period.end), write=False

@@ -12,7 +12,7 @@ Aggregation runs in SQL; local days use db.reports' day index (the store's time 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -74,8 +74,9 @@ class ProductLine:
 
 
 @dataclass(frozen=True)
-class MoneySummary:
-    period: Period
+class SalesFigures:
+    """The money figures of some sales and refunds (a period's, a shift's)."""
+
     sales_count: int
     gross_minor: int
     discounts_minor: int
@@ -85,6 +86,21 @@ class MoneySummary:
     taxes: list[TaxLine]
     payments: list[MethodLine]  # money in, per method
     refunds: list[MethodLine]  # money out, per method
+
+    @property
+    def net_sales_minor(self) -> int:
+        return self.gross_minor - self.discounts_minor
+
+    @property
+    def net_revenue_minor(self) -> int:
+        return self.gross_minor - self.discounts_minor - self.refunds_minor
+
+
+@dataclass(frozen=True)
+class MoneySummary(SalesFigures):
+    """A period's figures, and who and what made them."""
+
+    period: Period
     by_cashier: list[CashierLine]
     by_day: list[DayLine]
     best_by_revenue: list[ProductLine]
@@ -92,40 +108,9 @@ class MoneySummary:
     best_by_frequency: list[ProductLine]
     worst_by_frequency: list[ProductLine]
 
-    @property
-    def net_sales_minor(self) -> int:
-        return self.gross_minor - self.discounts_minor
-
-    @property
-    def net_revenue_minor(self) -> int:
-        return self.gross_minor - self.discounts_minor - self.refunds_minor
-
 
 def _total(column):
     return func.coalesce(func.sum(column), 0)
-
-
-@dataclass(frozen=True)
-class SalesFigures:
-    """The money figures of some sales and refunds (a period's, a shift's)."""
-
-    sales_count: int
-    gross_minor: int
-    discounts_minor: int
-    tax_minor: int
-    total_minor: int
-    refunds_minor: int
-    taxes: list[TaxLine]
-    payments: list[MethodLine]
-    refunds: list[MethodLine]
-
-    @property
-    def net_sales_minor(self) -> int:
-        return self.gross_minor - self.discounts_minor
-
-    @property
-    def net_revenue_minor(self) -> int:
-        return self.gross_minor - self.discounts_minor - self.refunds_minor
 
 
 async def sales_figures(session: AsyncSession, *, made: list, refunded: list) -> SalesFigures:
@@ -217,16 +202,8 @@ async def money_summary(session: AsyncSession, *, period: Period, tz: ZoneInfo, 
         )
     ]
     return MoneySummary(
+        **{f.name: getattr(figures, f.name) for f in fields(figures)},
         period=period,
-        sales_count=figures.sales_count,
-        gross_minor=figures.gross_minor,
-        discounts_minor=figures.discounts_minor,
-        tax_minor=figures.tax_minor,
-        total_minor=figures.total_minor,
-        refunds_minor=figures.refunds_minor,
-        taxes=figures.taxes,
-        payments=figures.payments,
-        refunds=figures.refunds,
         by_cashier=by_cashier,
         by_day=await _by_day(session, period=period, tz=tz),
         **await _products(session, period=period, top_n=max(top_n, 0)),
@@ -300,7 +277,7 @@ async def _products(session: AsyncSession, *, period: Period, top_n: int) -> dic
     }
 
 
-def figure_lines(summary: MoneySummary | SalesFigures, *, currency: str) -> list[str]:
+def figure_lines(summary: SalesFigures, *, currency: str) -> list[str]:
     """Sales, discounts, refunds, tax by rate and money per method as plain text lines."""
 
     def m(minor: int) -> str:

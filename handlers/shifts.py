@@ -39,6 +39,7 @@ SHIFT_USAGE = (
 )
 NO_SHIFT = f"No shift is open at this till. {shifts_db.OPEN_ONE}"
 NUMBER = re.compile(r"#?(\d{1,9})")
+MAX_COUNTED = 2**31 - 1  # the count rides on the Confirm button, whose numbers are 32-bit
 
 
 def _amount(text: str, what: str, currency: str) -> int:
@@ -175,7 +176,8 @@ async def _confirm_screen(update: Update, context: PosContext, number: int, type
     """Ask to confirm closing shift ``number`` with the count typed; False when it is no amount."""
     try:
         counted = _amount(typed, "the cash counted", context.currency)
-        shifts_db.check_amount(counted, "The counted cash", positive=False)
+        if counted > MAX_COUNTED:
+            raise InvalidInput(f"{money(counted, context.currency)} is more cash than a drawer holds.")
     except InvalidInput as error:
         await send(update, context, f"{esc(error.message)} Type the cash counted, or /cancel.")
         return False
@@ -184,7 +186,14 @@ async def _confirm_screen(update: Update, context: PosContext, number: int, type
         update,
         context,
         lines(f"Close shift #{number} with <b>{money(counted, context.currency)}</b> counted in the drawer?"),
-        keyboard([[button(f"✅ Close shift #{number}", cb(NS, "ok", number)), button("Cancel", cb(NS, "no", number))]]),
+        keyboard(
+            [
+                [
+                    button(f"✅ Close shift #{number}", cb(NS, "ok", number, counted)),
+                    button("Cancel", cb(NS, "no", number)),
+                ]
+            ]
+        ),
     )
     return True
 
@@ -215,18 +224,20 @@ async def busy(update: Update, context: PosContext) -> None:
 @requires(Role.CASHIER)
 async def confirm(update: Update, context: PosContext) -> None:
     """✅ Close shift: once, with the count the screen showed; a repeat shows the Z report."""
-    args = await pressed(update, context, NS, "ok", 1)
+    args = await pressed(update, context, NS, "ok", 2)
     if args is None:
         return
-    (number,) = args
+    number, counted = args
     draft = context.chat_data.get(DRAFT_KEY)
     try:
         async with context.transaction() as session:
-            if draft and draft.get("n") == number and draft.get("c") is not None:
+            # The count on the button is the one the screen showed; the draft says the screen is
+            # this chat's newest close (an older screen's count is not recorded).
+            if draft and draft.get("n") == number and draft.get("c") == counted:
                 closed = await shifts_db.close_shift(
                     session,
                     number=number,
-                    counted_minor=draft["c"],
+                    counted_minor=counted,
                     actor=context.staff,
                     chat_id=update.effective_chat.id,
                 )

@@ -127,7 +127,7 @@ PAYLOADS = [
     Payload("cust:show:{customer}", Role.CASHIER),
     Payload("sales:pg:{today}:{today}:1", Role.CASHIER),
     # the till's shift (cashier): close it, or not
-    Payload("shf:ok:1", Role.CASHIER),
+    Payload("shf:ok:1:10000", Role.CASHIER),
     Payload("shf:no:1", Role.CASHIER),
     # product dialogs and stock (manager)
     Payload("add:cat:{category}", Role.MANAGER, dialog_only=True),

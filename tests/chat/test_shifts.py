@@ -298,3 +298,16 @@ async def test_an_approved_cash_refund_leaves_the_cashiers_drawer(cashier, manag
     ]
     await cashier.send("/shift")
     assert "Cash refunds: $3.20" in cashier.text and "Expected in the drawer: $20.00" in cashier.text
+
+
+async def test_an_older_confirm_screen_closes_nothing(cashier, session_factory):
+    await cashier.send("/shift open 30")
+    await cashier.send("/shift close 10.00")
+    older = cashier.last_reply
+    await cashier.send("/shift close 29.00")
+    await cashier.tap("✅ Close shift #1", message=older)
+    assert "out of date" in cashier.last_answer["text"]
+    (shift,) = await _shifts(session_factory)
+    assert shift.closed_at is None
+    await cashier.tap("✅ Close shift #1")
+    assert "Counted: $29.00" in cashier.text and "Difference: $1.00 short" in cashier.text

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db import carts, checkout, ledger, pricing, refunds, shifts
 from db.errors import Conflict, Forbidden, InvalidInput, NotFound
-from db.models import AuditEntry, DrawerEntry, DrawerEntryKind, PaymentMethod, Refund, Role, Sale, Shift
+from db.models import AuditEntry, DrawerEntry, DrawerEntryKind, PaymentMethod, Refund, Role, Sale, Shift, utcnow
 from tests.factories import CURRENCY, THRESHOLD, fill_cart, make_product, make_staff, run, sell
 
 TILL = 4242
@@ -68,12 +68,17 @@ async def test_two_opens_at_once_open_one(session_factory, cashier):
 
 
 async def test_the_database_refuses_a_second_open_shift(session_factory, cashier):
-    shift = await _open(session_factory, cashier)
+    """The partial unique index, not only the check before writing: a second open row is refused,
+    a closed one beside an open one is not."""
+    await _open(session_factory, cashier)
     with pytest.raises(IntegrityError):
         async with session_factory() as session, session.begin():
             session.add(Shift(number=99, chat_id=TILL, currency=CURRENCY, float_minor=0, expected_minor=0))
             await session.flush()
-    assert shift.number == 1
+    async with session_factory() as session, session.begin():
+        session.add(
+            Shift(number=98, chat_id=TILL, currency=CURRENCY, float_minor=0, expected_minor=0, closed_at=utcnow())
+        )
 
 
 async def test_sales_refunds_and_movements_fill_the_drawer(session_factory, cashier, manager):
@@ -265,8 +270,8 @@ async def test_close_once_and_a_cashier_cannot_close_another_till(session_factor
         await run(
             session_factory, shifts.cash_movement, chat_id=TILL, amount_minor=1, reason="x", actor=cashier, pay_in=True
         )
-    assert (await _open(session_factory, cashier, 0)).number == 2  # the till opens again
-    assert shift.id != 0
+    reopened = await _open(session_factory, cashier, 0)  # the till opens again
+    assert (reopened.number, reopened.id != shift.id) == (2, True)
 
 
 async def test_the_check_proves_each_drawer_and_finds_a_tampered_entry(session_factory, cashier):

@@ -277,8 +277,9 @@ async def _products(session: AsyncSession, *, period: Period, top_n: int) -> dic
     }
 
 
-def figure_lines(summary: SalesFigures, *, currency: str) -> list[str]:
-    """Sales, discounts, refunds, tax by rate and money per method as plain text lines."""
+def figure_lines(summary: SalesFigures, *, currency: str, span: str = "in the period") -> list[str]:
+    """Sales, discounts, refunds, tax by rate and money per method as plain text lines; ``span``
+    says when the refunds were paid back."""
 
     def m(minor: int) -> str:
         return format_money(minor, currency)
@@ -287,7 +288,7 @@ def figure_lines(summary: SalesFigures, *, currency: str) -> list[str]:
         f"Gross sales (shelf prices × quantities): {m(summary.gross_minor)}",
         f"Discounts: −{m(summary.discounts_minor)}",
         f"Net sales (gross − discounts): {m(summary.net_sales_minor)}",
-        f"Refunds (paid back in the period): −{m(summary.refunds_minor)}",
+        f"Refunds (paid back {span}): −{m(summary.refunds_minor)}",
         f"Net revenue (gross − discounts − refunds): {m(summary.net_revenue_minor)}",
         f"Tax collected: {m(summary.tax_minor)} · paid by customers (tax included): {m(summary.total_minor)}",
     ]

@@ -366,7 +366,11 @@ def report_lines(report: ShiftReport, *, tz: ZoneInfo) -> list[str]:
             f"  Counted: {m(shift.counted_minor)}",
             f"  Difference: {difference_text(shift.difference_minor, cur)}",
         ]
-    out += ["", f"Sales: {report.sales.sales_count}", *figure_lines(report.sales, currency=cur)]
+    out += [
+        "",
+        f"Sales: {report.sales.sales_count}",
+        *figure_lines(report.sales, currency=cur, span="during the shift"),
+    ]
     return out
 
 

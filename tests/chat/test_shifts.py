@@ -130,7 +130,7 @@ async def test_a_whole_day_at_the_till_and_its_z_report(shop, cashier, manager, 
         "Sales: 5",
         "Gross sales (shelf prices × quantities): $30.20",  # 5.80 + 3.20 + 6.10 + 8.70 + 6.40
         "Discounts: −$0.00",
-        "Refunds (paid back in the period): −$3.20",
+        "Refunds (paid back during the shift): −$3.20",
         "Net revenue (gross − discounts − refunds): $27.00",
         "Tax collected: $2.40 · paid by customers (tax included): $30.20",  # 0.80 + 0.40 + 1.20
         "Zero-rated 0%: tax $0.00 on $12.80 net of tax",  # bread: 3.20 + 3.20 + 6.40

@@ -23,8 +23,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import apikeys, catalog_io, demo, ledger, money_report, reports
+from db import apikeys, catalog_io, csv_safe, demo, ledger, money_report, reports
 from db import backup as backup_db
+from db import shifts as shifts_db
 from db import staff as staff_db
 from db.engine import (
     SessionFactory,
@@ -37,7 +38,7 @@ from db.errors import InvalidInput, PosError
 from db.exports import to_csv
 from db.migrate import current_revision, upgrade
 from db.money import format_money
-from db.periods import PERIOD_FORMS, parse_period
+from db.periods import PERIOD_FORMS, Period, parse_period
 from db.settings import TOKEN_HELP, Settings, SettingsError, load_settings
 from db.text import counted
 
@@ -286,12 +287,16 @@ def cmd_export_products(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    settings = load_settings()
+def _period(text: str, settings: Settings) -> Period:
     try:
-        period = parse_period(args.period, settings.tz)
+        return parse_period(text, settings.tz)
     except PosError as exc:
         raise CliError(exc.message, 2) from None
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    period = _period(args.period, settings)
     _migrate(settings)
 
     async def work(session: AsyncSession):
@@ -458,17 +463,54 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     settings = load_settings()
     _require_database(settings)
-    mismatches = _with_session(settings, lambda s: ledger.check_ledger(s), write=False)
+
+    async def work(session: AsyncSession):
+        return await ledger.check_ledger(session), await ledger.check_drawers(session)
+
+    mismatches, drawers = _with_session(settings, work, write=False)
     if not mismatches:
         print("Stock ledger OK: every product's stock equals the sum of its movements.")
-        return 0
-    print(f"Stock ledger MISMATCH in {counted(len(mismatches), 'product')}:")
-    for m in mismatches:
-        print(
-            f"  #{m.product_id} {m.sku} “{m.name}”: stock {m.stock}, movements add up to {m.movements_sum} "
-            f"({m.difference:+d})"
-        )
-    return 1
+    else:
+        print(f"Stock ledger MISMATCH in {counted(len(mismatches), 'product')}:")
+        for m in mismatches:
+            print(
+                f"  #{m.product_id} {m.sku} “{m.name}”: stock {m.stock}, movements add up to {m.movements_sum} "
+                f"({m.difference:+d})"
+            )
+    if not drawers:
+        print("Cash drawers OK: every shift's balance equals the sum of its drawer entries.")
+    else:
+        print(f"Cash drawer MISMATCH in {counted(len(drawers), 'place')}:")
+        cur = settings.currency
+        for d in drawers:
+            print(
+                f"  shift #{d.shift_number}, {d.what}: recorded {format_money(d.recorded, cur)}, "
+                f"drawer entries add up to {format_money(d.entries_sum, cur)}"
+            )
+    return 1 if mismatches or drawers else 0
+
+
+def cmd_shifts(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    period = _period(args.period, settings)
+    _migrate(settings)
+    found = _with_session(
+        settings, lambda s: shifts_db.shift_reports(s, start=period.start, end=period.end), write=False
+    )
+    if not found:
+        print(f"No shifts opened {period.label}.")
+    for number, report in enumerate(found):
+        if number:
+            print()
+        print("\n".join(shifts_db.report_lines(report, tz=settings.tz)))
+    if args.csv:
+        data = csv_safe.write(shifts_db.csv_rows(found, tz=settings.tz)).encode("utf-8")
+        if args.csv == "-":
+            sys.stdout.buffer.write(data)
+        else:
+            Path(args.csv).write_bytes(data)
+            _err(f"Wrote {counted(len(found), 'shift')} to {args.csv}")
+    return 0
 
 
 # --- the parser --------------------------------------------------------------------------------
@@ -559,7 +601,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="where to write the copy")
     p.add_argument("--force", action="store_true", help="replace the file if it exists")
 
-    command("check", cmd_check, "Check the stock ledger: exit 1 if any product's stock disagrees with its movements.")
+    p = command("shifts", cmd_shifts, "Print the X/Z report of each till shift opened in a period.")
+    p.add_argument("period", nargs="?", default="today", help=f"{PERIOD_FORMS} (default: today)")
+    p.add_argument("--csv", metavar="FILE", help="also write one row per shift as CSV (- for stdout)")
+
+    command(
+        "check",
+        cmd_check,
+        "Check the ledgers: exit 1 if any product's stock disagrees with its movements, or any cash "
+        "drawer's balance with its entries.",
+    )
     return parser
 
 

@@ -147,15 +147,19 @@ async def claim_receipt_number(session: AsyncSession) -> int:
     handed out in commit order, and a rollback gives the number back (no gap, no reuse). Call it
     as late as possible in the transaction: it serialises checkouts from here to the commit.
     """
-    claim = (
-        update(Counter).where(Counter.name == RECEIPT_COUNTER).values(value=Counter.value + 1).returning(Counter.value)
-    )
+    return await claim_counter(session, name=RECEIPT_COUNTER, highest=select(func.max(Sale.number)))
+
+
+async def claim_counter(session: AsyncSession, *, name: str, highest: Select[Any]) -> int:
+    """The next value of counter ``name`` (see claim_receipt_number); ``highest`` selects the
+    highest number already used, where a database created without migrations starts after."""
+    claim = update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
     number = await session.scalar(claim)
     if number is None:  # a database created without migrations (tests): start after the highest
-        start = select(func.coalesce(func.max(Sale.number), 0)).scalar_subquery()
+        start = select(func.coalesce(highest.scalar_subquery(), 0)).scalar_subquery()
         insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
         await session.execute(
-            insert(Counter).values(name=RECEIPT_COUNTER, value=start).on_conflict_do_nothing(index_elements=["name"])
+            insert(Counter).values(name=name, value=start).on_conflict_do_nothing(index_elements=["name"])
         )
         number = await session.scalar(claim)
     assert number is not None
@@ -176,8 +180,12 @@ async def checkout(
     prices_include_tax: bool = True,
     expected_total_minor: int | None = None,
     customer_id: int | None = None,
+    require_shift: bool = False,
 ) -> CheckoutResult:
     """Ring up the chat's cart as it was at ``expected_version``; see the module docstring.
+
+    The sale goes into the till's open shift (its cash into the drawer); with ``require_shift``
+    a till without one raises db.shifts.ShiftRequired and records nothing.
 
     Paid by ``payments`` (a split), or by one ``payment_method`` for the whole total.
     ``expected_total_minor`` is the total the cashier was shown: a cart whose total changed since
@@ -257,6 +265,7 @@ async def checkout(
         customer_id=customer_id,
         key=key,
         default_low_stock_threshold=default_low_stock_threshold,
+        require_shift=bool(require_shift),
     )
     await session.execute(delete(CartLine).where(CartLine.cart_id == cart.id))
     cart.customer_id = None
@@ -278,13 +287,18 @@ async def _record_sale(
     customer_id: int | None,
     key: str,
     default_low_stock_threshold: int,
+    require_shift: bool = False,
 ) -> list[Product]:
-    """Take the stock, check the payments, claim the receipt number and write the sale; the
-    low-stock crossings it caused.
+    """Take the stock, check the payments, claim the receipt number and write the sale (its cash
+    into the till's open shift); the low-stock crossings it caused.
 
     ``items`` are one per product, in the order the receipt lists them (the order they were added);
     stock is taken in product-id order whatever that order is (see the module docstring).
     """
+    from db import shifts  # db.shifts builds on this module
+
+    # The till's shift the sale and its cash go into (none for a sale outside any chat).
+    shift = None if chat_id == NO_CHAT else await shifts.shift_for_sale(session, chat_id=chat_id, require=require_shift)
     items = quote.lines
     # (4) Take the stock; report every shortage at once. The caller's rollback undoes the rest.
     shortages = []
@@ -330,9 +344,12 @@ async def _record_sale(
         change_minor=first.change_minor,
         status=SaleStatus.COMPLETED,
         idempotency_key=key,
+        shift_id=shift.id if shift is not None else None,
     )
     session.add(sale)
     await session.flush()
+    if shift is not None:
+        await shifts.record_sale_cash(session, shift=shift, sale=sale, payments=parts, staff=cashier)
     for part in parts:
         session.add(
             Payment(
@@ -450,11 +467,23 @@ async def refund_sale(
     actor: Staff | None,
     default_threshold: int | None = None,
     reason: str = "",
+    chat_id: int | None = None,
+    require_shift: bool = False,
 ) -> Sale:
-    """Refund all that is left of a sale, back to stock, the way it was paid (one tap)."""
+    """Refund all that is left of a sale, back to stock, the way it was paid (one tap), at the
+    till ``chat_id`` (its shift's drawer pays cash back; see db.refunds.refund)."""
     from db.refunds import refund  # db.refunds builds on this module
 
-    await refund(session, sale_id=sale_id, lines=None, actor=actor, reason=reason, default_threshold=default_threshold)
+    await refund(
+        session,
+        sale_id=sale_id,
+        lines=None,
+        actor=actor,
+        reason=reason,
+        default_threshold=default_threshold,
+        chat_id=chat_id,
+        require_shift=require_shift,
+    )
     return await get_sale(session, sale_id=sale_id)
 
 

@@ -107,6 +107,17 @@ class ApprovalStatus(enum.StrEnum):
     VOID = "void"  # the cart changed while it waited
 
 
+class DrawerEntryKind(enum.StrEnum):
+    """Why cash went into (+) or out of (−) a till's drawer."""
+
+    FLOAT = "float"  # the opening float, counted in when the shift opens
+    SALE = "sale"  # the cash a customer handed over for a sale
+    CHANGE = "change"  # the change given back (negative)
+    REFUND = "refund"  # cash paid back for a return (negative)
+    PAY_IN = "pay_in"  # /cashin: money put in (change from the bank)
+    PAY_OUT = "pay_out"  # /cashout: money taken out (a supplier paid from the drawer) (negative)
+
+
 class MovementReason(enum.StrEnum):
     INITIAL = "initial"
     SALE = "sale"
@@ -320,6 +331,8 @@ class Sale(Base):
     refunded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     refunded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # The till's shift open when the sale was rung up (None: outside any shift, or not at a till).
+    shift_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"), index=True)
 
     lines: Mapped[list[SaleLine]] = relationship(back_populates="sale", lazy="raise", order_by="SaleLine.id")
     payments: Mapped[list[Payment]] = relationship(lazy="raise", order_by="Payment.id")
@@ -416,6 +429,8 @@ class Refund(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The shift of the till it was paid back at (None: outside any shift).
+    shift_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"), index=True)
 
     lines: Mapped[list[RefundLine]] = relationship(lazy="raise", order_by="RefundLine.id")
 
@@ -490,6 +505,68 @@ class StockMovement(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # The request that made this movement (a Telegram update), so a replayed one moves nothing.
     request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class Shift(Base):
+    """A till's shift (a till is a chat): opened with a float, closed with the cash counted.
+
+    ``expected_minor`` is the drawer's running balance, moved in the same transaction as every
+    entry; it always equals the sum of the shift's drawer entries (``python -m bot check``).
+    At most one open shift per till: the partial unique index decides a race.
+    """
+
+    __tablename__ = "shifts"
+    __table_args__ = (
+        CheckConstraint("float_minor >= 0", name="float_not_negative"),
+        CheckConstraint("counted_minor IS NULL OR counted_minor >= 0", name="counted_not_negative"),
+        Index(
+            "uq_shifts_open_chat",
+            "chat_id",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+        Index("ix_shifts_opened_at", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(BigInteger, unique=True)  # gapless, from Counter "shift"
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    float_minor: Mapped[int] = mapped_column(BigInteger)
+    expected_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    counted_minor: Mapped[int | None] = mapped_column(BigInteger)
+    difference_minor: Mapped[int | None] = mapped_column(BigInteger)  # counted − expected: + over, − short
+
+    opened_by: Mapped[Staff | None] = relationship(lazy="raise", foreign_keys=[opened_by_id])
+    closed_by: Mapped[Staff | None] = relationship(lazy="raise", foreign_keys=[closed_by_id])
+
+
+class DrawerEntry(Base):
+    """The cash drawer ledger: cash in (+) and out (−) of one shift's drawer, who, when and why."""
+
+    __tablename__ = "drawer_entries"
+    __table_args__ = (
+        CheckConstraint(
+            "(kind IN ('float', 'sale', 'pay_in') AND amount_minor >= 0)"
+            " OR (kind IN ('change', 'refund', 'pay_out') AND amount_minor <= 0)",
+            name="sign_matches_kind",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shift_id: Mapped[int] = mapped_column(ForeignKey("shifts.id"), index=True)
+    kind: Mapped[DrawerEntryKind] = mapped_column(_enum(DrawerEntryKind, "drawer_entry_kind"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)  # signed
+    sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id"), index=True)
+    refund_id: Mapped[int | None] = mapped_column(ForeignKey("refunds.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    reason: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Subscription(Base):

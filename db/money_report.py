@@ -12,7 +12,7 @@ Aggregation runs in SQL; local days use db.reports' day index (the store's time 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -74,8 +74,9 @@ class ProductLine:
 
 
 @dataclass(frozen=True)
-class MoneySummary:
-    period: Period
+class SalesFigures:
+    """The money figures of some sales and refunds (a period's, a shift's)."""
+
     sales_count: int
     gross_minor: int
     discounts_minor: int
@@ -85,12 +86,6 @@ class MoneySummary:
     taxes: list[TaxLine]
     payments: list[MethodLine]  # money in, per method
     refunds: list[MethodLine]  # money out, per method
-    by_cashier: list[CashierLine]
-    by_day: list[DayLine]
-    best_by_revenue: list[ProductLine]
-    worst_by_revenue: list[ProductLine]
-    best_by_frequency: list[ProductLine]
-    worst_by_frequency: list[ProductLine]
 
     @property
     def net_sales_minor(self) -> int:
@@ -101,14 +96,25 @@ class MoneySummary:
         return self.gross_minor - self.discounts_minor - self.refunds_minor
 
 
+@dataclass(frozen=True)
+class MoneySummary(SalesFigures):
+    """A period's figures, and who and what made them."""
+
+    period: Period
+    by_cashier: list[CashierLine]
+    by_day: list[DayLine]
+    best_by_revenue: list[ProductLine]
+    worst_by_revenue: list[ProductLine]
+    best_by_frequency: list[ProductLine]
+    worst_by_frequency: list[ProductLine]
+
+
 def _total(column):
     return func.coalesce(func.sum(column), 0)
 
 
-async def money_summary(session: AsyncSession, *, period: Period, tz: ZoneInfo, top_n: int = 5) -> MoneySummary:
-    made = [Sale.created_at >= period.start, Sale.created_at < period.end]
-    refunded = [Refund.created_at >= period.start, Refund.created_at < period.end]
-
+async def sales_figures(session: AsyncSession, *, made: list, refunded: list) -> SalesFigures:
+    """The figures of the sales matching ``made`` and the refunds matching ``refunded`` (SQL filters)."""
     count, gross, discounts, tax, total = (
         await session.execute(
             select(
@@ -155,6 +161,29 @@ async def money_summary(session: AsyncSession, *, period: Period, tz: ZoneInfo, 
             .order_by(back.desc(), Refund.method)
         )
     ]
+    return SalesFigures(
+        sales_count=count,
+        gross_minor=gross,
+        discounts_minor=discounts,
+        tax_minor=tax,
+        total_minor=total,
+        refunds_minor=refunds_minor or 0,
+        taxes=taxes,
+        payments=payments,
+        refunds=refunds,
+    )
+
+
+async def shift_figures(session: AsyncSession, *, shift_id: int) -> SalesFigures:
+    """The figures of one till shift: its sales, and the refunds paid back during it."""
+    return await sales_figures(session, made=[Sale.shift_id == shift_id], refunded=[Refund.shift_id == shift_id])
+
+
+async def money_summary(session: AsyncSession, *, period: Period, tz: ZoneInfo, top_n: int = 5) -> MoneySummary:
+    made = [Sale.created_at >= period.start, Sale.created_at < period.end]
+    figures = await sales_figures(
+        session, made=made, refunded=[Refund.created_at >= period.start, Refund.created_at < period.end]
+    )
     by_cashier = [
         CashierLine(name or f"staff #{staff_id}", n, g, d, t)
         for staff_id, name, n, g, d, t in await session.execute(
@@ -173,16 +202,8 @@ async def money_summary(session: AsyncSession, *, period: Period, tz: ZoneInfo, 
         )
     ]
     return MoneySummary(
+        **{f.name: getattr(figures, f.name) for f in fields(figures)},
         period=period,
-        sales_count=count,
-        gross_minor=gross,
-        discounts_minor=discounts,
-        tax_minor=tax,
-        total_minor=total,
-        refunds_minor=refunds_minor or 0,
-        taxes=taxes,
-        payments=payments,
-        refunds=refunds,
         by_cashier=by_cashier,
         by_day=await _by_day(session, period=period, tz=tz),
         **await _products(session, period=period, top_n=max(top_n, 0)),
@@ -256,9 +277,9 @@ async def _products(session: AsyncSession, *, period: Period, top_n: int) -> dic
     }
 
 
-def summary_lines(summary: MoneySummary, *, currency: str) -> list[str]:
-    """The money figures as plain text lines, each label saying which figure it is (the chat
-    escapes and the CLI prints them as they are)."""
+def figure_lines(summary: SalesFigures, *, currency: str, span: str = "in the period") -> list[str]:
+    """Sales, discounts, refunds, tax by rate and money per method as plain text lines; ``span``
+    says when the refunds were paid back."""
 
     def m(minor: int) -> str:
         return format_money(minor, currency)
@@ -267,7 +288,7 @@ def summary_lines(summary: MoneySummary, *, currency: str) -> list[str]:
         f"Gross sales (shelf prices × quantities): {m(summary.gross_minor)}",
         f"Discounts: −{m(summary.discounts_minor)}",
         f"Net sales (gross − discounts): {m(summary.net_sales_minor)}",
-        f"Refunds (paid back in the period): −{m(summary.refunds_minor)}",
+        f"Refunds (paid back {span}): −{m(summary.refunds_minor)}",
         f"Net revenue (gross − discounts − refunds): {m(summary.net_revenue_minor)}",
         f"Tax collected: {m(summary.tax_minor)} · paid by customers (tax included): {m(summary.total_minor)}",
     ]
@@ -281,6 +302,17 @@ def summary_lines(summary: MoneySummary, *, currency: str) -> list[str]:
     if summary.refunds:
         out.append("Refunds by method:")
         out += [f"  {r.method.value}: {m(r.amount_minor)} ({r.count})" for r in summary.refunds]
+    return out
+
+
+def summary_lines(summary: MoneySummary, *, currency: str) -> list[str]:
+    """The money figures as plain text lines, each label saying which figure it is (the chat
+    escapes and the CLI prints them as they are)."""
+
+    def m(minor: int) -> str:
+        return format_money(minor, currency)
+
+    out = figure_lines(summary, currency=currency)
     days = [d for d in summary.by_day if d.count or d.refunds_minor]
     if days:
         out.append("By day (gross / discounts / refunds / net revenue):")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import audit, money, pricing
+from db import audit, money, pricing, shifts
 from db.catalog import clean_text, get_product, require_int
 from db.checkout import get_sale
 from db.errors import Conflict, InvalidInput
@@ -63,9 +63,15 @@ async def refund(
     reason: str = "",
     approved_by: Staff | None = None,
     default_threshold: int | None = None,
+    chat_id: int | None = None,
+    require_shift: bool = False,
 ) -> Refund:
     """Record one refund: ``lines`` maps sale-line ids to what comes back (None: all that is left,
-    back to stock). Raises Conflict when more would come back than is still returnable."""
+    back to stock). Raises Conflict when more would come back than is still returnable.
+
+    Made at a till (``chat_id``), it belongs to the till's open shift, and cash paid back leaves
+    its drawer; with ``require_shift`` a cash refund at a till without one raises ShiftRequired.
+    """
     sale = await get_sale(session, sale_id=sale_id)
     await session.execute(select(Sale.id).where(Sale.id == sale.id).with_for_update())
     sale = await get_sale(session, sale_id=sale.id)  # fresh, now that no other refund can run
@@ -94,6 +100,11 @@ async def refund(
     except ValueError:
         raise InvalidInput(f"Unknown refund method “{str(method)[:16]}”.") from None
     why = clean_text(reason, "The reason", max_len=MAX_REASON, required=False) or ""
+    shift = await shifts.open_shift_of(session, chat_id=chat_id) if chat_id is not None else None
+    if shift is None and require_shift and how is PaymentMethod.CASH:
+        raise shifts.ShiftRequired(
+            f"Open a shift before paying cash back: no shift is open at this till. {shifts.OPEN_ONE}"
+        )
 
     record = Refund(
         sale_id=sale.id,
@@ -103,6 +114,7 @@ async def refund(
         reason=why,
         staff_id=actor.id if actor else None,
         approved_by_id=approved_by.id if approved_by else None,
+        shift_id=shift.id if shift is not None else None,
     )
     session.add(record)
     await session.flush()
@@ -143,6 +155,8 @@ async def refund(
             )
             clear_alert_if_recovered(await get_product(session, product_id=line.product_id), default_threshold)
     record.amount_minor, record.tax_minor = total, tax_total
+    if shift is not None and how is PaymentMethod.CASH:
+        await shifts.record_refund_cash(session, shift=shift, refund_id=record.id, amount_minor=total, staff=actor)
     left = await session.scalar(
         select(func.sum(SaleLine.quantity - SaleLine.refunded_quantity)).where(SaleLine.sale_id == sale.id)
     )

@@ -39,6 +39,7 @@ _HINTS = {
     "api_rate_limit": "must be a whole number of requests a minute from 1 to 1000000",
     "prices_include_tax": "must be true or false",
     "cashier_can_refund": "must be true or false",
+    "require_shift": "must be true or false",
     "cashier_max_discount_percent": "must be a percentage from 0 to 100 with at most two decimals, e.g. 10",
     "approval_minutes": "must be a whole number of minutes from 1 to 1440",
     "store_address": "must be at most 200 characters",
@@ -70,6 +71,7 @@ class Settings(BaseSettings):
     cashier_max_discount_percent: Decimal = Field(default=Decimal(10), ge=0, le=100, decimal_places=2)
     cashier_can_refund: bool = False
     approval_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    require_shift: bool = False
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"

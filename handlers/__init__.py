@@ -20,6 +20,7 @@ from handlers import (
     refunds,
     reports,
     sales,
+    shifts,
     staff,
     start,
     stock,
@@ -39,6 +40,7 @@ def register(application: Application) -> None:
     features = (
         checkout,
         customers,
+        shifts,
         inline,
         products,
         stock,

@@ -33,6 +33,7 @@ from telegram.warnings import PTBUserWarning
 from db import carts as carts_db
 from db import checkout as checkout_db
 from db import customers as customers_db
+from db import shifts as shifts_db
 from db.carts import CartView
 from db.errors import Conflict, InvalidInput, OutOfStock, PosError, StaleCart, TotalChanged
 from db.models import PaymentMethod, Role
@@ -97,6 +98,7 @@ METHOD_WORDS = {
 MAX_PARTS = 10  # a split of more parts than this is a mistake, not a sale
 FIND_LIMIT = 8
 
+NO_SHIFT = f"No shift is open at this till, and this shop sells only in a shift. {shifts_db.OPEN_ONE}"
 USE_BUTTONS = "Choose one of the buttons above, or /cancel to leave the checkout (the cart is kept)."
 NOT_OPEN = "This checkout is no longer open: start again with /checkout."
 CART_CHANGED = "The cart changed since that screen, so nothing was recorded. This is the cart now."
@@ -396,6 +398,12 @@ async def _begin(update: Update, context: PosContext, view: CartView) -> str | i
     if view.is_empty:
         await show(update, context, EMPTY)
         return END
+    if context.settings.require_shift:
+        async with context.reading() as session:
+            shift = await shifts_db.open_shift_of(session, chat_id=update.effective_chat.id)
+        if shift is None:
+            await show(update, context, esc(NO_SHIFT))
+            return END
     draft = Draft(cart_id=view.cart_id)
     _drafts(context)[update.effective_user.id] = draft
     open_dialog(context)
@@ -782,6 +790,7 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
                     prices_include_tax=context.settings.prices_include_tax,
                     customer_id=draft.customer_id,
                     expected_total_minor=draft.confirm_total,
+                    require_shift=context.settings.require_shift,
                 )
                 sale = result.sale
     except OutOfStock as err:

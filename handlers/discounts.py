@@ -205,6 +205,8 @@ async def decide(update: Update, context: PosContext) -> None:
                         actor=requester,
                         approved_by=context.staff,
                         default_threshold=settings.low_stock_threshold,
+                        chat_id=request.chat_id,  # the cashier's till pays it back
+                        require_shift=settings.require_shift,
                     )
                     refunded = (record, await checkout_db.get_sale(session, sale_id=request.sale_id))
                 except PosError as error:

@@ -200,6 +200,8 @@ async def confirm(update: Update, context: PosContext) -> None:
                 reason=draft["r"],
                 actor=context.staff,
                 default_threshold=context.settings.low_stock_threshold,
+                chat_id=update.effective_chat.id,
+                require_shift=context.settings.require_shift,
             )
             sale = await checkout_db.get_sale(session, sale_id=sale_id)
     except PosError as error:

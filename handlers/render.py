@@ -17,6 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from db.models import Customer, Product, Sale, SaleStatus
 from db.money import format_money
 from db.reports import ProductStat, SalesSummary
+from db.shifts import ShiftReport, report_lines
 from db.stock import effective_threshold
 from db.taxes import format_rate, sale_taxes
 from db.text import clip, counted
@@ -369,3 +370,10 @@ def receipt(
         f"Cashier: {esc(clip(cashier, name_width))}",
         esc(sale_status_text(sale, tz)) if sale.status is not SaleStatus.COMPLETED else None,
     )
+
+
+def shift_report_text(report: ShiftReport, *, tz: ZoneInfo) -> str:
+    """A shift's X (open) or Z (closed) report: the drawer, the count, the shift's sales."""
+    title, *rest = report_lines(report, tz=tz)
+    icon = "🧾" if report.closed else "📊"
+    return lines(f"{icon} <b>{esc(title)}</b>", *(esc(line) for line in rest))

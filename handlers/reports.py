@@ -241,6 +241,8 @@ async def refund_button(update: Update, context: PosContext) -> None:
                     sale_id=sale_id,
                     actor=context.staff,
                     default_threshold=context.settings.low_stock_threshold,
+                    chat_id=update.effective_chat.id,
+                    require_shift=context.settings.require_shift,
                 )
                 refunded = True
     except PosError as error:

@@ -77,6 +77,7 @@ COMMANDS = [
     ["import-products"],
     ["export-products"],
     ["report"],
+    ["shifts"],
     ["staff"],
     ["staff", "add"],
     ["staff", "list"],

@@ -357,6 +357,8 @@ async def test_the_quick_pins_migration_keeps_every_row_of_the_previous_release(
     assert after.pop("quick_pins") == []
     after.pop("alembic_version"), before.pop("alembic_version")
     assert after == before
+
+
 MONEY = "0005"
 MONEY = "0007"
 MONEY = "0009"
@@ -419,3 +421,47 @@ async def test_money_downgrade_keeps_the_old_rows(database_url):
     await upgrade_async(database_url)
     await _downgrade(database_url, _before_money())
     assert await _old_columns(database_url) == before
+
+
+SHIFTS = "0010_shifts"
+_MONEY_TABLES = (
+    "sales",
+    "sale_lines",
+    "payments",
+    "refunds",
+    "refund_lines",
+    "products",
+    "stock_movements",
+    "counters",
+    "staff",
+)
+
+
+async def test_the_shifts_migration_keeps_every_row_of_the_previous_release(database_url):
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite+aiosqlite:///unused.db"))
+    previous = scripts.get_revision(SHIFTS).down_revision
+    assert previous == MONEY
+    # A database of the previous release (0009) with sales, payments and a refund in it.
+    await upgrade_async(database_url, _before_money())
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    if is_sqlite(database_url):
+        now = now.replace(tzinfo=None)
+    for statement in _PREVIOUS_RELEASE_ROWS:
+        await cli_helpers.execute(database_url, statement, now=now, t=True, f=False)
+    await upgrade_async(database_url, previous)
+    before = {table: await _rows(database_url, f"SELECT * FROM {table} ORDER BY 1") for table in _MONEY_TABLES}
+    assert before["sales"] and before["payments"] and before["refunds"]
+
+    await upgrade_async(database_url)
+
+    after = {table: await _rows(database_url, f"SELECT * FROM {table} ORDER BY 1") for table in _MONEY_TABLES}
+    for table in ("sales", "refunds"):  # the new column comes last: earlier rows are in no shift
+        assert [row[-1] for row in after[table]] == [None] * len(before[table])
+        after[table] = [row[:-1] for row in after[table]]
+    assert after == before
+    assert await schema_diffs(database_url) == []
+    assert await _rows(database_url, "SELECT count(*) FROM shifts") == [(0,)]
+    assert await _rows(database_url, "SELECT count(*) FROM drawer_entries") == [(0,)]
+
+    await _downgrade(database_url, previous)
+    assert {table: await _rows(database_url, f"SELECT * FROM {table} ORDER BY 1") for table in _MONEY_TABLES} == before

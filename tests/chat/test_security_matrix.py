@@ -55,6 +55,9 @@ COMMAND_TEXT = {
     "customer": "/customer Jane",
     "newcustomer": "/newcustomer",
     "sales": "/sales",
+    "shift": "/shift open 100.00",
+    "cashin": "/cashin 5.00 coins from the bank",
+    "cashout": "/cashout 5.00 window cleaner",
     "add": "/add Rye bread | 2.50 | 10 | Bakery | RYE1",
     "edit": "/edit MILK1",
     "price": "/price MILK1 3.10",
@@ -123,6 +126,9 @@ PAYLOADS = [
     # customers and sales (cashier)
     Payload("cust:show:{customer}", Role.CASHIER),
     Payload("sales:pg:{today}:{today}:1", Role.CASHIER),
+    # the till's shift (cashier): close it, or not
+    Payload("shf:ok:1:10000", Role.CASHIER),
+    Payload("shf:no:1", Role.CASHIER),
     # product dialogs and stock (manager)
     Payload("add:cat:{category}", Role.MANAGER, dialog_only=True),
     Payload("add:sku:0", Role.MANAGER, dialog_only=True),

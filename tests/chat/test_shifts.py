@@ -5,8 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.testing.chat import FakeShop
-from db import carts, checkout, ledger, pricing, subscriptions, taxes
-from db import staff as staff_db
+from db import ledger, subscriptions, taxes
 from db.engine import transaction
 from db.models import AuditEntry, DrawerEntry, DrawerEntryKind, Sale, Shift
 from db.settings import Settings
@@ -72,21 +71,14 @@ async def test_a_whole_day_at_the_till_and_its_z_report(shop, cashier, manager, 
     await cashier.tap("Card")
     await cashier.tap("✅ Confirm sale")
     assert "Payment: Card" in cashier.text
-    # A split sale (the chat pays one method a sale; the backend takes the split): 6.40 as 4.00
-    # card and 2.40 cash from 3.00, change 0.60.
+    # A split sale: 6.40 as 4.00 card and the 2.40 left in cash from 3.00, change 0.60.
     await cashier.send("2 bread")
-    async with transaction(session_factory) as session:
-        view = await carts.get_cart_view(session, chat_id=TILL)
-        me = await staff_db.get_active_staff(session, telegram_id=CASHIER_ID)
-        await checkout.checkout(
-            session,
-            chat_id=TILL,
-            expected_version=view.version,
-            cashier=me,
-            payments=[pricing.PaymentIn("card", 400), pricing.PaymentIn("cash", 240, 300)],
-            currency="USD",
-            default_low_stock_threshold=3,
-        )
+    await cashier.send("/checkout")
+    await cashier.send("4.00 card")
+    assert "Left to pay: $2.40" in cashier.text
+    await cashier.send("3.00")
+    assert "Payments: Card $4.00; Cash $2.40 · tendered $3.00 · change $0.60" in cashier.text
+    await cashier.tap("✅ Confirm sale")
     async with session_factory() as session:
         numbers = list((await session.scalars(select(Sale.number).order_by(Sale.id))).all())
     assert len(numbers) == 5

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api import problems
-from api.routes import customers, products, reports, sales, stock_movements
+from api.routes import customers, products, reports, sales, shifts, stock_movements
 from api.services import ApiServices
 from db.engine import SessionFactory, make_read_session_factory
 from db.settings import Settings
@@ -42,6 +42,6 @@ def create_api(settings: Settings, session_factory: SessionFactory) -> FastAPI:
         settings=settings, session_factory=session_factory, read_factory=make_read_session_factory(engine)
     )
     problems.install(app)
-    for module in (products, stock_movements, customers, sales, reports):
+    for module in (products, stock_movements, customers, sales, reports, shifts):
         app.include_router(module.router)
     return app

@@ -11,7 +11,7 @@ from api.deps import ManagerKey, ReadSession, SettingsDep
 from api.routes.periods import period_of
 from api.schemas.common import problem_responses
 from api.schemas.reports import SummaryOut
-from db import reports
+from db import money_report, reports
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
@@ -26,7 +26,9 @@ async def summary(
     ] = None,
     to: Annotated[date | None, Query(description="Last store day, YYYY-MM-DD, inclusive (default: today)")] = None,
 ) -> SummaryOut:
-    """Revenue, sales, units, refunds, payment methods, cashiers, days, best and slowest sellers."""
+    """Revenue, sales, units, refunds, payment methods, cashiers, days, best and slowest sellers;
+    `money`: gross, discounts, refunds, net revenue, tax by rate and money per method (as /report)."""
     period = period_of(from_, to, settings.tz)
     result = await reports.sales_summary(session, period=period, tz=settings.tz)
-    return SummaryOut.of(result, settings.currency)
+    figures = await money_report.money_summary(session, period=period, tz=settings.tz)
+    return SummaryOut.of(result, settings.currency, figures)

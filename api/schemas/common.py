@@ -43,6 +43,13 @@ class Money(Model):
         return self.amount
 
 
+class SignedMoney(Model):
+    """An amount that may be below zero (a cash difference: short), in minor units of a currency."""
+
+    amount: Annotated[int, Field(ge=-(10**15), le=10**15, description="Integer minor units; below zero: short")]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code: the store's currency")]
+
+
 def local(moment: datetime | None, tz: ZoneInfo) -> datetime | None:
     """A stored UTC time as the store's local time with its offset (RFC 3339)."""
     return moment.astimezone(tz) if moment is not None else None

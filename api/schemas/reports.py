@@ -7,7 +7,9 @@ from datetime import date
 from pydantic import Field
 
 from api.schemas.common import Model, Money
+from db.money_report import SalesFigures
 from db.reports import SalesSummary
+from db.taxes import format_rate
 
 
 class ProductFigure(Model):
@@ -43,6 +45,60 @@ class RefundFigure(Model):
     amount: Money
 
 
+class TaxFigure(Model):
+    name: str
+    rate: str = Field(description='The rate as a percentage, e.g. "16" or "7.25"')
+    tax: Money
+    net: Money = Field(description="What the lines at this rate came to without their tax")
+
+
+class MethodFigure(Model):
+    method: str
+    count: int
+    amount: Money
+
+
+class MoneyFigures(Model):
+    """The figures of /report and the Z report: gross − discounts − refunds = net revenue."""
+
+    sales_count: int
+    gross: Money = Field(description="Shelf prices × quantities (tax as on the shelf)")
+    discounts: Money
+    net_sales: Money = Field(description="gross − discounts")
+    refunds: Money = Field(description="What was paid back")
+    net_revenue: Money = Field(description="gross − discounts − refunds")
+    tax: Money = Field(description="Tax collected on the sales")
+    taxes: list[TaxFigure] = Field(description="Tax by rate: the sums of the sale lines'")
+    payments: list[MethodFigure] = Field(description="Money in, per payment method")
+    refunds_by_method: list[MethodFigure] = Field(description="Money paid back, per method")
+
+    @classmethod
+    def of(cls, figures: SalesFigures, currency: str) -> MoneyFigures:
+        def m(minor: int) -> Money:
+            return Money.of(minor, currency)
+
+        def by_method(lines) -> list[MethodFigure]:
+            return [MethodFigure(method=x.method.value, count=x.count, amount=m(x.amount_minor)) for x in lines]
+
+        return cls(
+            sales_count=figures.sales_count,
+            gross=m(figures.gross_minor),
+            discounts=m(figures.discounts_minor),
+            net_sales=m(figures.net_sales_minor),
+            refunds=m(figures.refunds_minor),
+            net_revenue=m(figures.net_revenue_minor),
+            tax=m(figures.tax_minor),
+            taxes=[
+                TaxFigure(
+                    name=t.name, rate=format_rate(t.rate_bp).removesuffix("%"), tax=m(t.tax_minor), net=m(t.net_minor)
+                )
+                for t in figures.taxes
+            ],
+            payments=by_method(figures.payments),
+            refunds_by_method=by_method(figures.refunds),
+        )
+
+
 class SummaryOut(Model):
     from_: date = Field(alias="from")
     to: date
@@ -57,9 +113,10 @@ class SummaryOut(Model):
     best_sellers: list[ProductFigure]
     slowest_sellers: list[ProductFigure]
     unsold_active_count: int
+    money: MoneyFigures = Field(description="Gross, discounts, refunds, net revenue, tax by rate, money per method")
 
     @classmethod
-    def of(cls, s: SalesSummary, currency: str) -> SummaryOut:
+    def of(cls, s: SalesSummary, currency: str, figures: SalesFigures) -> SummaryOut:
         def m(minor: int) -> Money:
             return Money.of(minor, currency)
 
@@ -97,5 +154,6 @@ class SummaryOut(Model):
                 "best_sellers": products(s.best),
                 "slowest_sellers": products(s.worst),
                 "unsold_active_count": s.unsold_active_count,
+                "money": MoneyFigures.of(figures, currency),
             }
         )

@@ -19,7 +19,7 @@ from db.money import format_money
 from db.reports import ProductStat, SalesSummary
 from db.stock import effective_threshold
 from db.taxes import format_rate, sale_taxes
-from db.text import clip, counted
+from db.text import clip, counted, payment_label
 from db.text import quoted as quoted  # handlers import it (and counted) from here, with the rest of their wording
 
 MAX_MESSAGE = 4096
@@ -329,15 +329,6 @@ def sale_details(sale: Sale, *, tz: ZoneInfo) -> str:
 
 
 # --- the cashier's counter: product buttons, payment methods, receipts -------------------------
-PAYMENT_LABELS = {"cash": "Cash", "card": "Card", "mobile": "Mobile money"}
-
-
-def payment_label(method: object) -> str:
-    """'Cash', 'Card', 'Mobile money' for a PaymentMethod (or its value)."""
-    value = getattr(method, "value", method)
-    return PAYMENT_LABELS.get(str(value), str(value))
-
-
 def product_button_label(name: str, price: str, stock: int) -> str:
     """'Name · price · stock' within a button's width: the name gives way, never the figures."""
     tail = f" · {price} · {stock if stock > 0 else 'out'}"

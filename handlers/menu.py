@@ -25,6 +25,7 @@ COMMANDS: list[tuple[str, str, Role | None]] = [
     ("customer", "Find a customer by name or phone", Role.CASHIER),
     ("newcustomer", "Register a customer", Role.CASHIER),
     ("sales", "Sales of a period (today by default)", Role.CASHIER),
+    ("receipt", "Show or resend a receipt (PDF, print, e-mail): /receipt <number>", Role.CASHIER),
     ("add", "Add a product: name | price | stock [| category [| sku]]", Role.MANAGER),
     ("edit", "Edit a product: /edit <sku or name>", Role.MANAGER),
     ("price", "Change a price: /price <sku or name> <price>", Role.MANAGER),

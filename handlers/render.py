@@ -343,6 +343,7 @@ def receipt(
     name_width: int = 64,
     store_address: str = "",
     store_tax_id: str = "",
+    footer: str = "",
 ) -> str:
     """The customer's receipt for a sale (lines, payments, cashier and customer loaded)."""
     who = customer_line(sale.customer, width=name_width) if sale.customer else "—"
@@ -359,4 +360,5 @@ def receipt(
         f"Customer: {who}",
         f"Cashier: {esc(clip(cashier, name_width))}",
         esc(sale_status_text(sale, tz)) if sale.status is not SaleStatus.COMPLETED else None,
+        f"\n<i>{esc(clip(footer, 200))}</i>" if footer else None,
     )

@@ -55,6 +55,7 @@ COMMAND_TEXT = {
     "customer": "/customer Jane",
     "newcustomer": "/newcustomer",
     "sales": "/sales",
+    "receipt": "/receipt {sale}",
     "add": "/add Rye bread | 2.50 | 10 | Bakery | RYE1",
     "edit": "/edit MILK1",
     "price": "/price MILK1 3.10",
@@ -123,6 +124,11 @@ PAYLOADS = [
     # customers and sales (cashier)
     Payload("cust:show:{customer}", Role.CASHIER),
     Payload("sales:pg:{today}:{today}:1", Role.CASHIER),
+    # receipts (cashier: their own sales; the world's sale is the cashier's)
+    Payload("rc:pdf:{sale}", Role.CASHIER),
+    Payload("rc:prn:{sale}", Role.CASHIER),
+    Payload("rc:mail:{sale}", Role.CASHIER),
+    Payload("rc:rpdf:{sale}:{sale}", Role.CASHIER),
     # product dialogs and stock (manager)
     Payload("add:cat:{category}", Role.MANAGER, dialog_only=True),
     Payload("add:sku:0", Role.MANAGER, dialog_only=True),

@@ -1,6 +1,7 @@
 """/receipt <number>, and the buttons under a receipt: 📄 PDF, 🖨 Print, ✉️ E-mail, a refund's PDF.
 
-The same receipt closes every checkout. Cashiers show and resend the receipts of their own sales;
+The same receipt, with the same buttons, closes every checkout; a refund just made offers its own
+PDF. Cashiers show and resend the receipts of their own sales (and of the refunds they made);
 managers and admins any. The buttons carry the sale's id (and a refund's) only: at each press the
 sale is read again and who may have it decided again. 🖨 Print shows only when RECEIPT_PRINTER is
 set, ✉️ E-mail only when SMTP_URL and SMTP_FROM are set and the sale's customer has an address;
@@ -27,7 +28,7 @@ from db.receipt_pdf import receipt_pdf
 from db.receipts import Receipt, Store, text_lines
 from handlers.access import pressed, requires
 from handlers.context import PosContext
-from handlers.render import button, cb, cb_pattern, esc, keyboard, local_time, receipt
+from handlers.render import button, cb, cb_pattern, esc, keyboard, money, receipt
 from handlers.reply import answer, refuse, send
 
 NS = "rc"
@@ -61,14 +62,23 @@ def receipt_keyboard(sale: Sale, context: PosContext) -> InlineKeyboardMarkup:
     if settings.mail_configured and sale.customer is not None and sale.customer.email:
         row.append(button("✉️ E-mail", cb(NS, "mail", sale.id)))
     rows = [row]
-    for refund in sale.refunds[-REFUND_BUTTONS:]:
-        when = local_time(refund.created_at, context.tz, "%m-%d %H:%M")
-        rows.append([button(f"📄 Refund {when} PDF", cb(NS, "rpdf", sale.id, refund.id))])
+    first = max(len(sale.refunds) - REFUND_BUTTONS, 0)
+    for number, refund in enumerate(sale.refunds[first:], start=first + 1):
+        label = f"📄 Refund {number} · {money(refund.amount_minor, sale.currency)}"
+        rows.append([button(label, cb(NS, "rpdf", sale.id, refund.id))])
     return keyboard(rows)
 
 
-async def _sale_for(update: Update, context: PosContext, *, sale_id: int | None = None, number: int = 0) -> Sale | None:
-    """The sale, when this staff member may have its receipt; None (after saying why) otherwise."""
+def refund_keyboard(sale: Sale, refund_id: int) -> InlineKeyboardMarkup:
+    """The button under a refund just made: its own receipt."""
+    return keyboard([[button("📄 Refund PDF", cb(NS, "rpdf", sale.id, refund_id))]])
+
+
+async def _sale_for(
+    update: Update, context: PosContext, *, sale_id: int | None = None, number: int = 0, refund_id: int | None = None
+) -> Sale | None:
+    """The sale, when this staff member may have its receipt (a manager; the cashier of the sale;
+    for a refund's receipt, also whoever made that refund); None (after saying why) otherwise."""
     try:
         async with context.reading() as session:
             if sale_id is not None:
@@ -79,7 +89,9 @@ async def _sale_for(update: Update, context: PosContext, *, sale_id: int | None 
         await refuse(update, context, error.message)
         return None
     staff = context.staff
-    if staff is None or not (staff.role.includes(Role.MANAGER) or sale.cashier_id == staff.id):
+    staff_id = staff.id if staff is not None else None
+    made_refund = any(r.id == refund_id and r.staff_id == staff_id for r in sale.refunds)
+    if staff is None or not (staff.role.includes(Role.MANAGER) or sale.cashier_id == staff_id or made_refund):
         await refuse(update, context, NOT_YOURS.format(number=sale.number))
         return None
     return sale
@@ -123,7 +135,7 @@ async def pdf_button(update: Update, context: PosContext) -> None:
 async def refund_pdf_button(update: Update, context: PosContext) -> None:
     """📄 Refund PDF: one refund's own receipt."""
     args = await pressed(update, context, NS, "rpdf", 2)
-    sale = await _sale_for(update, context, sale_id=args[0]) if args else None
+    sale = await _sale_for(update, context, sale_id=args[0], refund_id=args[1]) if args else None
     if sale is None:
         return
     try:

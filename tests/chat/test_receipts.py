@@ -348,3 +348,50 @@ async def test_a_mail_server_that_is_down_gets_a_clear_line(shop, plain_settings
         await cashier.tap("✉️ E-mail")
         assert cashier.text.startswith("⚠️ The mail server at 127.0.0.1:") and "did not take the e-mail" in cashier.text
         assert len(await sales(session_factory)) == 1
+
+
+async def test_a_refund_just_made_offers_its_pdf(manager, cashier, session_factory):
+    sale = await a_sale(session_factory)
+    # Line by line: one crème brûlée back, in cash.
+    await manager.send(f"/refund {sale.number} cracked")
+    await manager.tap("Choose lines…")
+    await manager.tap("^\\+$")  # the first line's + (Молоко)
+    await manager.tap("Cash")
+    await manager.tap("✅ Refund \\$1.50")
+    assert "Refunded $1.50" in manager.text and manager.buttons == ["📄 Refund PDF"]
+    await manager.tap("📄 Refund PDF")
+    first = pdf_text(manager.documents[-1].file)
+    assert "PAID BACK $1.50" in first and "Молоко" in first and "Reason: cracked" in first
+    # The rest in one tap.
+    await manager.send(f"/refund {sale.number}")
+    await manager.tap("Refund \\$5.70")
+    assert "Refunded." in manager.text and manager.buttons == ["📄 Refund PDF"]
+    await manager.tap("📄 Refund PDF")
+    rest = pdf_text(manager.documents[-1].file)
+    assert "PAID BACK $5.70" in rest and "Crème brûlée" in rest
+    # The cashier of the sale has both refunds' receipts under /receipt.
+    await cashier.send(f"/receipt {sale.number}")
+    assert "refunded" in cashier.text
+    assert cashier.buttons == ["📄 PDF", "🖨 Print", "✉️ E-mail", "📄 Refund 1 · $1.50", "📄 Refund 2 · $5.70"]
+    await cashier.tap("📄 Refund 2 · \\$5.70")
+    assert "PAID BACK $5.70" in pdf_text(cashier.documents[-1].file)
+
+
+async def test_whoever_made_a_refund_has_its_receipt_not_the_sales(shop, plain_settings, session_factory):
+    refunding = plain_settings.model_copy(update={"cashier_can_refund": True})
+    async with FakeShop(refunding, session_factory) as own_shop:
+        sale = await a_sale(session_factory)  # rung up by CASHIER_ID
+        other = own_shop.client(CASHIER2_ID, "Cleo")
+        await other.send(f"/refund {sale.number}")  # a cashier's /refund opens the line-by-line screen
+        await other.tap("^\\+$")
+        await other.tap("✅ Refund \\$1.50")
+        refund_screen = other.last_reply
+        await other.tap("📄 Refund PDF")
+        assert "PAID BACK $1.50" in pdf_text(other.documents[-1].file)
+        answer = await other.press(f"rc:pdf:{sale.id}", message=refund_screen)
+        assert answer["text"] == f"Sale #{sale.number} was rung up by someone else: a manager can show it."
+        (refund_data,) = [data for _, data in refund_screen.buttons]
+        other_refund = refund_data.rsplit(":", 1)[0] + ":999999"
+        answer = await other.press(other_refund, message=refund_screen)
+        assert answer["text"] == f"Sale #{sale.number} was rung up by someone else: a manager can show it."
+        assert len(other.documents) == 1

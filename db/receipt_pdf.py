@@ -84,7 +84,6 @@ def _draw(receipt: Receipt, width_mm: int, length_mm: float, layout: tuple[float
     pdf = FPDF(unit="mm", format=(width_mm, length_mm))
     pdf.set_margins(margin, margin, margin)
     pdf.set_auto_page_break(False)
-    pdf.set_title(f"{receipt.store.name} — {receipt.title}")
     pdf.set_creator("POS Bot")
     files = font_files()
     if files is not None:
@@ -94,6 +93,7 @@ def _draw(receipt: Receipt, width_mm: int, length_mm: float, layout: tuple[float
     else:
         family = "helvetica"
     fit = _fitter(pdf)
+    pdf.set_title(fit(f"{receipt.store.name} — {receipt.title}"))
     pdf.add_page()
     width = pdf.epw
     height = size * 0.3528 * 1.4  # points to millimetres, with some leading

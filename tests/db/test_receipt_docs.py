@@ -185,3 +185,15 @@ def test_text_receipt_in_48_and_32_columns():
     assert wide[0].strip() == "Corner Shop" and "Crème brûlée" in wide
     assert any(line.startswith("TOTAL") and line.endswith("€1.50") and len(line) == 48 for line in wide)
     assert any(line.startswith("TOTAL") and line.endswith("€1.50") and len(line) == 32 for line in narrow)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.text(st.characters(exclude_categories=()), min_size=1, max_size=128),  # surrogates too
+    store=st.text(st.characters(exclude_categories=()), max_size=64),
+    width=st.sampled_from([80, 58]),
+)
+def test_any_text_makes_a_pdf(name, store, width):
+    """Whatever a name holds (unpaired surrogates, controls, emoji, any script): a PDF, never a crash."""
+    content = receipt_pdf(_receipt(name, store, 150, name), width_mm=width)
+    assert content.startswith(b"%PDF") and len(PdfReader(io.BytesIO(content)).pages) == 1

@@ -45,7 +45,10 @@ _HINTS = {
     "store_address": "must be at most 200 characters",
     "store_tax_id": "must be at most 64 characters",
     "admin_ids": "must be Telegram user ids separated by commas, e.g. 111111111,222222222",
+    "receipt_footer": "must be at most 200 characters",
+    "receipt_width": "must be 80 or 58 (the paper roll's width in millimetres)",
 }
+_SMTP_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 
 
 class SettingsError(Exception):
@@ -79,8 +82,22 @@ class Settings(BaseSettings):
     api_listen: str = "127.0.0.1"
     api_port: int = Field(default=8080, ge=1, le=65535)
     api_rate_limit: int = Field(default=120, ge=1, le=1_000_000)
+    receipt_footer: str = Field(default="", max_length=200)
+    receipt_width: int = 80
+    receipt_printer: str | None = None
+    smtp_url: SecretStr | None = None
+    smtp_from: str | None = Field(default=None, validate_default=True)
 
-    @field_validator("telegram_bot_token", "webhook_secret", "webhook_url", "phone_region", mode="before")
+    @field_validator(
+        "telegram_bot_token",
+        "webhook_secret",
+        "webhook_url",
+        "phone_region",
+        "receipt_printer",
+        "smtp_url",
+        "smtp_from",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value):
         return None if isinstance(value, str) and not value.strip() else value
@@ -185,7 +202,62 @@ class Settings(BaseSettings):
             raise ValueError(f"“{value}” is not a two-letter country code such as US or KE")
         return region
 
-    @field_validator("store_address", "store_tax_id", mode="before")
+    @field_validator("receipt_width")
+    @classmethod
+    def _receipt_width(cls, value: int) -> int:
+        if value not in (58, 80):
+            raise ValueError("must be 80 or 58 (the paper roll's width in millimetres)")
+        return value
+
+    @field_validator("receipt_printer")
+    @classmethod
+    def _printer(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        try:
+            parsed = urlparse(value)
+            port = parsed.port
+        except ValueError:
+            parsed, port = None, None
+        if parsed is None or parsed.scheme != "tcp" or not parsed.hostname or parsed.path not in ("", "/"):
+            raise ValueError("must be tcp://host:port of an ESC/POS network printer, e.g. tcp://192.168.1.50:9100")
+        return f"tcp://{parsed.hostname}:{port or 9100}"
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        shape = "must be smtp://, smtp+starttls:// or smtps:// with a host, e.g. smtp+starttls://user:pass@mail.example.com:587"
+        try:
+            parsed = urlparse(value.get_secret_value().strip())
+            parsed.port  # noqa: B018 - raises on a port out of range
+        except ValueError:
+            raise ValueError(shape) from None
+        if parsed.scheme not in _SMTP_PORTS or not parsed.hostname:
+            raise ValueError(shape)
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _smtp_from(cls, value: str | None, info) -> str | None:
+        if value is None:
+            if info.data.get("smtp_url") is not None:
+                raise ValueError("must be set when SMTP_URL is: the address receipts are sent from")
+            return None
+        from email.utils import parseaddr
+
+        from email_validator import EmailNotValidError, validate_email
+
+        _, address = parseaddr(value)
+        try:
+            validate_email(address, check_deliverability=False)
+        except EmailNotValidError:
+            raise ValueError(f"“{value}” is not an e-mail address (e.g. receipts@example.com)") from None
+        return value.strip()
+
+    @field_validator("store_address", "store_tax_id", "receipt_footer", mode="before")
     @classmethod
     def _strip(cls, value):
         return " ".join(value.split()) if isinstance(value, str) else value
@@ -194,6 +266,23 @@ class Settings(BaseSettings):
     def cashier_max_discount_bp(self) -> int:
         """CASHIER_MAX_DISCOUNT_PERCENT in hundredths of a percent (10 -> 1000)."""
         return int(self.cashier_max_discount_percent * 100)
+
+    @property
+    def receipt_columns(self) -> int:
+        """Characters a line of the printed text receipt: 48 on an 80 mm roll, 32 on 58 mm."""
+        return 48 if self.receipt_width == 80 else 32
+
+    @property
+    def printer_address(self) -> tuple[str, int] | None:
+        """(host, port) of RECEIPT_PRINTER, or None when no printer is set."""
+        if self.receipt_printer is None:
+            return None
+        parsed = urlparse(self.receipt_printer)
+        return parsed.hostname or "", parsed.port or 9100
+
+    @property
+    def mail_configured(self) -> bool:
+        return self.smtp_url is not None and self.smtp_from is not None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -207,7 +296,9 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log line."""
-        return [s.get_secret_value() for s in (self.telegram_bot_token, self.webhook_secret) if s]
+        found = [s.get_secret_value() for s in (self.telegram_bot_token, self.webhook_secret, self.smtp_url) if s]
+        password = urlparse(self.smtp_url.get_secret_value()).password if self.smtp_url else None
+        return found + ([password] if password else [])
 
 
 def load_settings(**overrides) -> Settings:

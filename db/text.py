@@ -24,3 +24,12 @@ def quoted(value: object, width: int = ECHO_WIDTH) -> str:
     reply too long to send.
     """
     return f"“{clip(value, width)}”"
+
+
+PAYMENT_LABELS = {"cash": "Cash", "card": "Card", "mobile": "Mobile money"}
+
+
+def payment_label(method: object) -> str:
+    """'Cash', 'Card', 'Mobile money' for a PaymentMethod (or its value)."""
+    value = str(getattr(method, "value", method))
+    return PAYMENT_LABELS.get(value, value.replace("_", " ").capitalize())

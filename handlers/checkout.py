@@ -51,6 +51,7 @@ from handlers.customers import (
     optional_email,
     phone_owner,
 )
+from handlers.receipts import chat_receipt, receipt_keyboard
 from handlers.render import (
     CB_INT_MAX,
     button,
@@ -66,8 +67,6 @@ from handlers.render import (
     money,
     payment_label,
     quoted,
-    receipt,
-    split_message,
 )
 from handlers.reply import STALE_BUTTON, answer, refuse, send, show
 from handlers.subscriptions import notify_low_stock
@@ -290,25 +289,6 @@ def _ask_tendered(view: CartView, draft: Draft, currency: str) -> str:
     due = _due(view, draft)
     what = f"Left to pay <b>{money(due, currency)}</b>" if draft.paid else f"Total <b>{money(due, currency)}</b>"
     return f"{what}. Type the cash tendered, e.g. <code>{to_decimal(due, currency)}</code> or a round amount."
-
-
-def _receipt(sale, context: PosContext) -> str:
-    settings = context.settings
-    return receipt(
-        sale,
-        store_name=settings.store_name,
-        tz=context.tz,
-        store_address=settings.store_address,
-        store_tax_id=settings.store_tax_id,
-    )
-
-
-async def _show_long(update: Update, context: PosContext, text: str) -> None:
-    """Show a possibly long text: the first part in place, the rest as new messages."""
-    first, *rest = split_message(text)
-    await show(update, context, first)
-    for part in rest:
-        await send(update, context, part)
 
 
 async def _read_cart(update: Update, context: PosContext) -> CartView | None:
@@ -815,7 +795,7 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
     if result is not None and not result.already_recorded:
         _drop(update, context)
         await answer(update, context, f"Sale #{sale.number} recorded.")
-        await _show_long(update, context, _receipt(sale, context))
+        await show(update, context, chat_receipt(sale, context), receipt_keyboard(sale, context))
         if result.low_stock_crossed:
             await notify_low_stock(context.application, result.low_stock_crossed)
         return END
@@ -823,7 +803,7 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
         if ready:
             _drop(update, context)
         await answer(update, context, f"Already recorded: sale #{sale.number}", alert=True)
-        await _show_long(update, context, _receipt(sale, context))
+        await show(update, context, chat_receipt(sale, context), receipt_keyboard(sale, context))
         return END if ready else None
     if version != view.version:
         await answer(update, context, CART_CHANGED, alert=True)

@@ -28,6 +28,7 @@ COMMANDS: list[tuple[str, str, Role | None]] = [
     ("shift", "The till's shift: /shift, /shift open <float>, /shift close", Role.CASHIER),
     ("cashin", "Money into the drawer: /cashin <amount> <reason>", Role.CASHIER),
     ("cashout", "Money out of the drawer: /cashout <amount> <reason>", Role.CASHIER),
+    ("receipt", "Show or resend a receipt (PDF, print, e-mail): /receipt <number>", Role.CASHIER),
     ("add", "Add a product: name | price | stock [| category [| sku]]", Role.MANAGER),
     ("edit", "Edit a product: /edit <sku or name>", Role.MANAGER),
     ("price", "Change a price: /price <sku or name> <price>", Role.MANAGER),

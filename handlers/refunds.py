@@ -20,6 +20,7 @@ from db.models import ApprovalKind, PaymentMethod, Role, Sale
 from handlers.access import pressed, requires
 from handlers.context import PosContext
 from handlers.discounts import ask_managers
+from handlers.receipts import refund_keyboard
 from handlers.render import button, cb, cb_pattern, clip, esc, keyboard, lines, money, payment_label, sale_details
 from handlers.reply import answer, refuse, show
 
@@ -217,6 +218,7 @@ async def confirm(update: Update, context: PosContext) -> None:
             "",
             sale_details(sale, tz=context.tz),
         ),
+        refund_keyboard(sale, record.id),
     )
 
 

@@ -20,7 +20,7 @@ from db.reports import ProductStat, SalesSummary
 from db.shifts import ShiftReport, report_lines
 from db.stock import effective_threshold
 from db.taxes import format_rate, sale_taxes
-from db.text import clip, counted
+from db.text import clip, counted, payment_label
 from db.text import quoted as quoted  # handlers import it (and counted) from here, with the rest of their wording
 
 MAX_MESSAGE = 4096
@@ -330,15 +330,6 @@ def sale_details(sale: Sale, *, tz: ZoneInfo) -> str:
 
 
 # --- the cashier's counter: product buttons, payment methods, receipts -------------------------
-PAYMENT_LABELS = {"cash": "Cash", "card": "Card", "mobile": "Mobile money"}
-
-
-def payment_label(method: object) -> str:
-    """'Cash', 'Card', 'Mobile money' for a PaymentMethod (or its value)."""
-    value = getattr(method, "value", method)
-    return PAYMENT_LABELS.get(str(value), str(value))
-
-
 def product_button_label(name: str, price: str, stock: int) -> str:
     """'Name · price · stock' within a button's width: the name gives way, never the figures."""
     tail = f" · {price} · {stock if stock > 0 else 'out'}"
@@ -353,6 +344,7 @@ def receipt(
     name_width: int = 64,
     store_address: str = "",
     store_tax_id: str = "",
+    footer: str = "",
 ) -> str:
     """The customer's receipt for a sale (lines, payments, cashier and customer loaded)."""
     who = customer_line(sale.customer, width=name_width) if sale.customer else "—"
@@ -369,6 +361,7 @@ def receipt(
         f"Customer: {who}",
         f"Cashier: {esc(clip(cashier, name_width))}",
         esc(sale_status_text(sale, tz)) if sale.status is not SaleStatus.COMPLETED else None,
+        f"\n<i>{esc(clip(footer, 200))}</i>" if footer else None,
     )
 
 

@@ -25,6 +25,7 @@ from db.periods import Period, parse_period, period_for_days
 from handlers import refunds
 from handlers.access import requires
 from handlers.context import PosContext
+from handlers.receipts import refund_keyboard
 from handlers.render import (
     MAX_CAPTION,
     button,
@@ -254,6 +255,7 @@ async def refund_button(update: Update, context: PosContext) -> None:
             update,
             context,
             lines("✅ <b>Refunded.</b> The goods are back in stock.", "", sale_details(found, tz=context.tz)),
+            refund_keyboard(found, found.refunds[-1].id),
         )
     elif found.status is SaleStatus.REFUNDED:
         await refuse(update, context, _already_refunded(found, context))

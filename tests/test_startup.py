@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ["matplotlib", "numpy", "PIL", "openpyxl", "fpdf", "zxingcpp"]
+HEAVY = ["matplotlib", "numpy", "PIL", "openpyxl", "fpdf", "segno", "escpos", "zxingcpp"]
 
 BUILD = f"""
 import json, sys

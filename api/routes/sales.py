@@ -1,7 +1,8 @@
-"""/v1/sales: ring up, look up, list by period; /v1/sales/{id}/refunds."""
+"""/v1/sales: ring up, look up, list by period; /v1/sales/{id}/refunds; /v1/sales/{id}/receipt.pdf."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Annotated
 
@@ -14,11 +15,12 @@ from api.routes.periods import period_bounds
 from api.routes.products import Cursor, Limit
 from api.schemas.common import Id, ListOf, problem_responses
 from api.schemas.sales import DiscountIn, RefundCreate, RefundOut, SaleCreate, SaleOut
-from db import checkout
+from db import checkout, receipts
 from db.apikeys import Caller
 from db.checkout import LineRequest, PaymentRequest, RefundLineRequest
 from db.discounts import DiscountAsk
 from db.models import Role
+from db.receipt_pdf import receipt_pdf
 
 router = APIRouter(prefix="/v1/sales", tags=["sales"])
 
@@ -120,6 +122,24 @@ async def get_sale(sale_id: Id, session: ReadSession, settings: SettingsDep, cal
     if not _sees_every_sale(caller) and sale.cashier_id != caller.staff.id:
         raise ApiProblem(403, f"Sale #{sale.id} was rung up by someone else: a cashier key sees its own sales.")
     return SaleOut.of(sale, settings.tz)
+
+
+@router.get(
+    "/{sale_id}/receipt.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The receipt as a PDF"}}
+    | problem_responses(403, 404),
+)
+async def get_receipt_pdf(sale_id: Id, session: ReadSession, settings: SettingsDep, caller: CashierKey) -> Response:
+    """The sale's receipt as a PDF on the store's roll (RECEIPT_WIDTH), as the chat's 📄 PDF button
+    sends it. A cashier key gets only the receipts of the sales it rang up."""
+    sale = await checkout.get_sale(session, sale_id=sale_id)
+    if not _sees_every_sale(caller) and sale.cashier_id != caller.staff.id:
+        raise ApiProblem(403, f"Sale #{sale.id} was rung up by someone else: a cashier key sees its own sales.")
+    document = receipts.from_sale(sale, store=receipts.Store.from_settings(settings), tz=settings.tz)
+    content = await asyncio.to_thread(receipt_pdf, document, width_mm=settings.receipt_width)
+    disposition = f'inline; filename="{document.filename}"'
+    return Response(content, media_type="application/pdf", headers={"Content-Disposition": disposition})
 
 
 @router.post(

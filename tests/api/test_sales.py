@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from db import ledger
 from db.engine import transaction
-from db.models import Product, Sale
-from tests.api.conftest import add_product, is_problem, usd
+from db.models import Product, Role, Sale
+from tests.api.conftest import add_product, client_for, is_problem, make_key, usd
 
 
 def card(amount: int) -> list[dict]:
@@ -193,3 +196,20 @@ async def test_the_summary_report(cashier_api, manager_api, session_factory):
     assert report["from"] == report["to"]
     empty = (await manager_api.get("/v1/reports/summary", params={"from": "2020-01-01", "to": "2020-01-07"})).json()
     assert empty["sales_count"] == 0 and len(empty["by_day"]) == 7
+
+
+async def test_the_receipt_as_a_pdf(cashier_api, manager_api, app, session_factory):
+    await add_product(session_factory, "Молоко", 150, 5, sku="MILK")
+    r = await cashier_api.post("/v1/sales", json={"lines": [{"sku": "MILK", "quantity": 2}], "payments": card(300)})
+    sale = r.json()
+    r = await cashier_api.get(f"/v1/sales/{sale['id']}/receipt.pdf")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.headers["content-disposition"] == f'inline; filename="receipt-{sale["number"]}.pdf"'
+    text = PdfReader(io.BytesIO(r.content)).pages[0].extract_text()
+    assert f"Sale #{sale['number']}" in text and "Молоко" in text and "TOTAL $3.00" in text and "Card $3.00" in text
+    assert (await manager_api.get(f"/v1/sales/{sale['id']}/receipt.pdf")).status_code == 200
+    async with client_for(app, await make_key(session_factory, Role.CASHIER, "other till")) as other:
+        r = await other.get(f"/v1/sales/{sale['id']}/receipt.pdf")
+        assert is_problem(r, 403)
+    r = await manager_api.get("/v1/sales/999999/receipt.pdf")
+    assert is_problem(r, 404)

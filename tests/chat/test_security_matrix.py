@@ -58,6 +58,7 @@ COMMAND_TEXT = {
     "shift": "/shift open 100.00",
     "cashin": "/cashin 5.00 coins from the bank",
     "cashout": "/cashout 5.00 window cleaner",
+    "receipt": "/receipt {sale}",
     "add": "/add Rye bread | 2.50 | 10 | Bakery | RYE1",
     "edit": "/edit MILK1",
     "price": "/price MILK1 3.10",
@@ -129,6 +130,11 @@ PAYLOADS = [
     # the till's shift (cashier): close it, or not
     Payload("shf:ok:1:10000", Role.CASHIER),
     Payload("shf:no:1", Role.CASHIER),
+    # receipts (cashier: their own sales; the world's sale is the cashier's)
+    Payload("rc:pdf:{sale}", Role.CASHIER),
+    Payload("rc:prn:{sale}", Role.CASHIER),
+    Payload("rc:mail:{sale}", Role.CASHIER),
+    Payload("rc:rpdf:{sale}:{sale}", Role.CASHIER),
     # product dialogs and stock (manager)
     Payload("add:cat:{category}", Role.MANAGER, dialog_only=True),
     Payload("add:sku:0", Role.MANAGER, dialog_only=True),

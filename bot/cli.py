@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import apikeys, catalog_io, demo, ledger, money_report, reports
+from db import apikeys, catalog_io, demo, ledger, loyalty, money_report, reports
 from db import backup as backup_db
 from db import staff as staff_db
 from db.engine import (
@@ -458,17 +458,30 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     settings = load_settings()
     _require_database(settings)
-    mismatches = _with_session(settings, lambda s: ledger.check_ledger(s), write=False)
+
+    async def both(session: AsyncSession) -> tuple[list[ledger.LedgerMismatch], list[loyalty.PointsMismatch]]:
+        return await ledger.check_ledger(session), await loyalty.check_points(session)
+
+    mismatches, points = _with_session(settings, both, write=False)
     if not mismatches:
         print("Stock ledger OK: every product's stock equals the sum of its movements.")
-        return 0
-    print(f"Stock ledger MISMATCH in {counted(len(mismatches), 'product')}:")
+    else:
+        print(f"Stock ledger MISMATCH in {counted(len(mismatches), 'product')}:")
     for m in mismatches:
         print(
             f"  #{m.product_id} {m.sku} “{m.name}”: stock {m.stock}, movements add up to {m.movements_sum} "
             f"({m.difference:+d})"
         )
-    return 1
+    if not points:
+        print("Points ledger OK: every customer's points balance equals the sum of their entries.")
+    else:
+        print(f"Points ledger MISMATCH in {counted(len(points), 'customer')}:")
+    for p in points:
+        print(
+            f"  customer #{p.customer_id} “{p.name}”: balance {p.balance}, "
+            f"entries add up to {p.entries_sum} ({p.difference:+d})"
+        )
+    return 1 if mismatches or points else 0
 
 
 # --- the parser --------------------------------------------------------------------------------
@@ -559,7 +572,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="where to write the copy")
     p.add_argument("--force", action="store_true", help="replace the file if it exists")
 
-    command("check", cmd_check, "Check the stock ledger: exit 1 if any product's stock disagrees with its movements.")
+    command(
+        "check",
+        cmd_check,
+        "Check the ledgers: exit 1 if any product's stock or customer's points disagree with their entries.",
+    )
     return parser
 
 

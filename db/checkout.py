@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from db import money, pricing
+from db import loyalty, money, pricing
 from db.carts import check_chat_id
 from db.catalog import MAX_QTY, get_by_sku, get_product, is_row_id, label, require_int
 from db.customers import get_customer
@@ -151,6 +151,7 @@ async def checkout(
     prices_include_tax: bool = True,
     expected_total_minor: int | None = None,
     customer_id: int | None = None,
+    loyalty_earn_bp: int = 0,
 ) -> CheckoutResult:
     """Ring up the chat's cart as it was at ``expected_version``; see the module docstring.
 
@@ -232,6 +233,7 @@ async def checkout(
         customer_id=customer_id,
         key=key,
         default_low_stock_threshold=default_low_stock_threshold,
+        loyalty_earn_bp=loyalty_earn_bp,
     )
     await session.execute(delete(CartLine).where(CartLine.cart_id == cart.id))
     cart.customer_id = None
@@ -253,6 +255,7 @@ async def _record_sale(
     customer_id: int | None,
     key: str,
     default_low_stock_threshold: int,
+    loyalty_earn_bp: int = 0,
 ) -> list[Product]:
     """Take the stock, check the payments, claim the receipt number and write the sale; the
     low-stock crossings it caused.
@@ -354,6 +357,9 @@ async def _record_sale(
         quote.cart_discount.sale_id, quote.cart_discount.cart_id = sale.id, None
         quote.cart_discount.applied_minor = quote.cart.cart_discount_minor
     await session.flush()
+    # Loyalty points: those it was paid with are spent (only one of two sales spending the same
+    # points gets them), then the customer earns on the money part.
+    await loyalty.record_sale_points(session, sale=sale, payments=parts, staff_id=cashier.id, earn_bp=loyalty_earn_bp)
 
     # (8) Low-stock crossings. Our stock UPDATE holds each product's row lock, so a concurrent
     # sale of the same product sees our flag and does not alert twice.
@@ -463,6 +469,7 @@ async def sell(
     default_low_stock_threshold: int,
     customer_id: int | None = None,
     prices_include_tax: bool = True,
+    loyalty_earn_bp: int = 0,
 ) -> CheckoutResult:
     """Ring up ``lines`` at today's prices, by the same rules as a cart's checkout.
 
@@ -528,6 +535,7 @@ async def sell(
         customer_id=customer_id,
         key=key,
         default_low_stock_threshold=default_low_stock_threshold,
+        loyalty_earn_bp=loyalty_earn_bp,
     )
     recorded = await _sale_by_key(session, key)
     assert recorded is not None

@@ -145,7 +145,8 @@ async def money_summary(session: AsyncSession, *, period: Period, tz: ZoneInfo, 
             .order_by(paid.desc(), Payment.method)
         )
     ]
-    back = _total(Refund.amount_minor).label("amount")
+    # What went out by each refund's method, less the points it gave back (those are their own line).
+    back = _total(Refund.amount_minor - Refund.points_minor).label("amount")
     refunds = [
         MethodLine(PaymentMethod(method), n, amount)
         for method, n, amount in await session.execute(
@@ -154,7 +155,15 @@ async def money_summary(session: AsyncSession, *, period: Period, tz: ZoneInfo, 
             .group_by(Refund.method)
             .order_by(back.desc(), Refund.method)
         )
+        if amount or method != PaymentMethod.POINTS.value
     ]
+    points_back, points_refunds = (
+        await session.execute(
+            select(_total(Refund.points_minor), func.count(Refund.id)).where(*refunded, Refund.points_minor > 0)
+        )
+    ).one()
+    if points_back:
+        refunds.append(MethodLine(PaymentMethod.POINTS, points_refunds, int(points_back)))
     by_cashier = [
         CashierLine(name or f"staff #{staff_id}", n, g, d, t)
         for staff_id, name, n, g, d, t in await session.execute(

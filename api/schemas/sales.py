@@ -19,6 +19,8 @@ from db.taxes import format_rate
 from db.taxes import sale_taxes as tax_breakdown
 
 Method = Literal["cash", "card", "mobile"]
+# What a recorded sale or refund may show: loyalty points are paid at the counter, not over the API.
+PaidBy = Literal["cash", "card", "mobile", "points"]
 NO_DISCOUNTS = "Discounts are not available yet: leave discount out (or null)."
 ONE_PAYMENT = "Split payments are not available yet: send exactly one payment."
 
@@ -82,7 +84,7 @@ class SaleLineOut(Model):
 
 
 class PaymentOut(Model):
-    method: Method
+    method: PaidBy
     amount: Money
     tendered: Money | None
     change: Money | None
@@ -186,7 +188,7 @@ class RefundOut(Model):
     sale_id: int
     number: int
     created_at: datetime
-    method: Method
+    method: PaidBy
     reason: str
     amount: Money
     lines: list[RefundLineOut]

@@ -19,20 +19,25 @@ changed. /cancel leaves at any step and keeps the cart.
 
 from __future__ import annotations
 
+import logging
+import re
 import warnings
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 from telegram.warnings import PTBUserWarning
 
 from db import carts as carts_db
 from db import checkout as checkout_db
 from db import customers as customers_db
+from db import loyalty as loyalty_db
 from db.carts import CartView
 from db.errors import Conflict, InvalidInput, OutOfStock, PosError, StaleCart, TotalChanged
 from db.models import PaymentMethod, Role
 from db.money import parse_money, round_cash_amounts, to_decimal
+from db.pricing import PaymentIn
 from handlers.access import open_dialog, pressed, requires
 from handlers.cart import EMPTY, FOREIGN_CART, cart_lines, cart_screen, own_cart
 from handlers.context import PosContext
@@ -59,6 +64,7 @@ from handlers.render import (
     lines,
     money,
     payment_label,
+    points_text,
     quoted,
     receipt,
     split_message,
@@ -67,6 +73,8 @@ from handlers.reply import STALE_BUTTON, answer, refuse, send, show
 from handlers.subscriptions import notify_low_stock
 
 NS = "co"
+LINK_NS = "rl"  # the receipt's "Send to customer" (handlers/loyalty.py)
+log = logging.getLogger(__name__)
 END = ConversationHandler.END
 
 # The steps of the dialog.
@@ -102,6 +110,7 @@ class Draft:
     confirm_version: int | None = None  # the version the confirm screen showed
     confirm_screen: int | None = None  # the number of the confirm screen now on show
     confirm_total: int | None = None  # the total it showed
+    points_minor: int = 0  # the part paid with the customer's loyalty points (the rest by `method`)
 
 
 # chat_data: the number of the newest Confirm screen, and what the last few of them showed (to say
@@ -146,12 +155,25 @@ def _heading(view: CartView, draft: Draft, currency: str) -> str:
     )
 
 
-def _cash_row(view: CartView, currency: str) -> list[InlineKeyboardButton]:
-    """Exact, then the next round amounts above the total: each a tap to pay that much cash."""
-    amounts = [view.total_minor, *round_cash_amounts(view.total_minor, currency)]
+def _due(view: CartView, draft: Draft) -> int:
+    """What is left to pay in money once the points are taken off."""
+    return max(view.total_minor - draft.points_minor, 0)
+
+
+def _points_note(view: CartView, draft: Draft, currency: str) -> str | None:
+    if not draft.points_minor:
+        return None
+    return (
+        f"⭐ Points: {money(draft.points_minor, currency)} · left to pay: <b>{money(_due(view, draft), currency)}</b>"
+    )
+
+
+def _cash_row(due: int, currency: str) -> list[InlineKeyboardButton]:
+    """Exact, then the next round amounts above what is due: each a tap to pay that much cash."""
+    amounts = [due, *round_cash_amounts(due, currency)]
     return [
         button(
-            f"💵 Exact {money(amount, currency)}" if amount == view.total_minor else money(amount, currency),
+            f"💵 Exact {money(amount, currency)}" if amount == due else money(amount, currency),
             cb(NS, "cash", amount),
         )
         for amount in amounts
@@ -159,17 +181,24 @@ def _cash_row(view: CartView, currency: str) -> list[InlineKeyboardButton]:
     ]
 
 
-def _payment_screen(view: CartView, draft: Draft, currency: str) -> tuple[str, InlineKeyboardMarkup]:
+def _payment_screen(view: CartView, draft: Draft, currency: str, balance: int = 0) -> tuple[str, InlineKeyboardMarkup]:
+    """Cash, card, mobile money; "⭐ Points" when the customer has points not yet used here."""
     others = [button(payment_label(m), cb(NS, "pay", METHODS.index(m))) for m in METHODS if m is not PaymentMethod.CASH]
-    rows = [_cash_row(view, currency), others, [button("👤 Customer", cb(NS, "cust")), *_cancel_row()]]
+    if balance > draft.points_minor:
+        others.append(button(f"⭐ Points ({balance:,})", cb(NS, "pts")))
+    rows = [_cash_row(_due(view, draft), currency), others, [button("👤 Customer", cb(NS, "cust")), *_cancel_row()]]
     ask = "How does the customer pay? Tap the cash handed over, or type the amount."
-    return lines(_heading(view, draft, currency), "", ask), keyboard(rows)
+    if balance:
+        ask += f"\nThe customer has {points_text(balance, currency)}: type e.g. <code>5.00 points</code> to use some."
+    return lines(_heading(view, draft, currency), _points_note(view, draft, currency), "", ask), keyboard(rows)
 
 
 def _confirm_screen(view: CartView, draft: Draft, currency: str, number: int) -> tuple[str, InlineKeyboardMarkup]:
     payment = f"Payment: {esc(payment_label(draft.method))}"
+    if draft.points_minor and draft.method is not PaymentMethod.POINTS:
+        payment = f"Payment: Points {money(draft.points_minor, currency)} + {esc(payment_label(draft.method))}"
     if draft.method is PaymentMethod.CASH and draft.tendered_minor is not None:
-        change = draft.tendered_minor - view.total_minor
+        change = draft.tendered_minor - _due(view, draft)
         payment += f" · tendered {money(draft.tendered_minor, currency)} · change <b>{money(change, currency)}</b>"
     rows = [[button("✅ Confirm sale", cb(NS, "ok", view.cart_id, view.version, number))], _cancel_row()]
     return lines(_heading(view, draft, currency), payment, "", "Confirm the sale?"), keyboard(rows)
@@ -185,6 +214,7 @@ def _remember_screen(context: PosContext, view: CartView, draft: Draft) -> int:
         "method": draft.method.value if draft.method else None,
         "tendered": draft.tendered_minor,
         "customer": draft.customer_text,
+        "points": draft.points_minor,
     }
     for old in sorted(screens)[:-SCREENS_KEPT]:
         del screens[old]
@@ -212,18 +242,19 @@ def _what_changed(context: PosContext, number: int, draft: Draft, view: CartView
     if shown["method"] == PaymentMethod.CASH.value and draft.method is PaymentMethod.CASH:
         differs("Cash tendered", cash(shown["tendered"]), cash(draft.tendered_minor))
     differs("Customer", shown["customer"] or "none", draft.customer_text or "none")
+    differs("Points", money(shown.get("points", 0), currency), money(draft.points_minor, currency))
     differs("Total", money(shown["total"], currency), money(view.total_minor, currency))
     return changes
 
 
-def _ask_tendered(view: CartView, currency: str) -> str:
+def _ask_tendered(due: int, currency: str, points: int = 0) -> str:
     return (
-        f"Total <b>{money(view.total_minor, currency)}</b>. Type the cash tendered, "
-        f"e.g. <code>{to_decimal(view.total_minor, currency)}</code> or a round amount."
+        ("Left to pay" if points else "Total") + f" <b>{money(due, currency)}</b>. Type the cash tendered, "
+        f"e.g. <code>{to_decimal(due, currency)}</code> or a round amount."
     )
 
 
-def _receipt(sale, context: PosContext) -> str:
+def _receipt(sale, context: PosContext, points: tuple[int, int] | None = None) -> str:
     settings = context.settings
     return receipt(
         sale,
@@ -231,15 +262,53 @@ def _receipt(sale, context: PosContext) -> str:
         tz=context.tz,
         store_address=settings.store_address,
         store_tax_id=settings.store_tax_id,
+        points=points,
     )
 
 
-async def _show_long(update: Update, context: PosContext, text: str) -> None:
-    """Show a possibly long text: the first part in place, the rest as new messages."""
+async def receipt_points(session, sale) -> tuple[int, int] | None:
+    """(points earned, balance now) for a sale with a customer, for its receipt."""
+    if sale.customer_id is None:
+        return None
+    _spent, earned = await loyalty_db.sale_points(session, sale_id=sale.id)
+    return earned, await loyalty_db.balance(session, customer_id=sale.customer_id)
+
+
+async def _balance(context: PosContext, draft: Draft) -> int:
+    if draft.customer_id is None:
+        return 0
+    async with context.reading() as session:
+        return await loyalty_db.balance(session, customer_id=draft.customer_id)
+
+
+async def _show_long(
+    update: Update, context: PosContext, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Show a possibly long text: the first part in place, the rest as new messages; the buttons
+    on the last part."""
     first, *rest = split_message(text)
-    await show(update, context, first)
-    for part in rest:
-        await send(update, context, part)
+    await show(update, context, first, None if rest else markup)
+    for number, part in enumerate(rest, start=1):
+        await send(update, context, part, markup if number == len(rest) else None)
+
+
+def _receipt_buttons(sale) -> InlineKeyboardMarkup:
+    """Under a receipt: the customer's link (handlers/loyalty.py makes it)."""
+    return keyboard([[button("📲 Send to customer", cb(LINK_NS, "new", sale.id))]])
+
+
+async def _to_customer_chat(context: PosContext, sale, points: tuple[int, int] | None) -> None:
+    """The receipt in the customer's own chat, when they linked their account; a chat that is
+    gone (blocked, deleted) costs the cashier nothing."""
+    customer = sale.customer
+    if customer is None or customer.telegram_id is None:
+        return
+    for part in split_message(_receipt(sale, context, points)):
+        try:
+            await context.bot.send_message(chat_id=customer.telegram_id, text=part)
+        except TelegramError as error:
+            log.warning("could not send sale #%s to customer #%s: %s", sale.number, customer.id, error)
+            return
 
 
 async def _read_cart(update: Update, context: PosContext) -> CartView | None:
@@ -269,12 +338,21 @@ async def _next_screen(
         _drop(update, context)
         await show(update, context, lines(note, EMPTY))
         return END
+    balance = await _balance(context, draft)
+    points = min(draft.points_minor, balance, view.total_minor)  # the cart or the customer changed
+    if points != draft.points_minor:
+        draft.points_minor, draft.method = points, None
+    due = _due(view, draft)
+    if draft.points_minor and not due:
+        draft.method, draft.tendered_minor = PaymentMethod.POINTS, None
+    elif draft.method is PaymentMethod.POINTS:
+        draft.method = None
     if draft.method is None:
-        text, markup = _payment_screen(view, draft, context.currency)
+        text, markup = _payment_screen(view, draft, context.currency, balance)
         await show(update, context, lines(note, text), markup)
         return PAYMENT
-    if draft.method is PaymentMethod.CASH and (draft.tendered_minor is None or draft.tendered_minor < view.total_minor):
-        await show(update, context, lines(note, _ask_tendered(view, context.currency)))
+    if draft.method is PaymentMethod.CASH and (draft.tendered_minor is None or draft.tendered_minor < due):
+        await show(update, context, lines(note, _ask_tendered(due, context.currency, draft.points_minor)))
         return TENDERED
     number = _remember_screen(context, view, draft)
     text, markup = _confirm_screen(view, draft, context.currency, number)
@@ -419,7 +497,7 @@ async def no_customer(update: Update, context: PosContext) -> str | int | None:
     draft = await _open_draft(update, context)
     if draft is None:
         return END
-    draft.customer_id, draft.customer_text = None, None
+    draft.customer_id, draft.customer_text, draft.points_minor = None, None, 0
     return await _next_screen(update, context, draft)
 
 
@@ -471,6 +549,8 @@ async def pick_customer(update: Update, context: PosContext) -> str | int | None
     except PosError as err:
         await refuse(update, context, err.message)
         return None
+    if customer.id != draft.customer_id:
+        draft.points_minor = 0
     draft.customer_id, draft.customer_text = customer.id, customer_line(customer)
     return await _next_screen(update, context, draft)
 
@@ -593,11 +673,60 @@ async def cash(update: Update, context: PosContext) -> str | int | None:
 
 
 @requires(Role.CASHIER)
-async def tendered(update: Update, context: PosContext) -> str | int | None:
-    """The cash tendered, typed at the payment or the cash step: at least the total, then the change."""
+async def use_points(update: Update, context: PosContext) -> str | int | None:
+    """ "⭐ Points": as many of the customer's points as the total takes; the rest by another method."""
     draft = await _open_draft(update, context)
     if draft is None:
         return END
+    view = await _read_cart(update, context)
+    if view is None:
+        return None
+    balance = await _balance(context, draft)
+    if not balance:
+        await refuse(update, context, "The customer has no points.")
+        return None
+    draft.points_minor, draft.method, draft.tendered_minor = min(balance, view.total_minor), None, None
+    return await _next_screen(update, context, draft, view)
+
+
+POINTS_TYPED = re.compile(r"^\s*(?P<amount>.*?)\s*(points?|pts)\s*$", re.IGNORECASE)
+
+
+async def _typed_points(update: Update, context: PosContext, draft: Draft, typed: str) -> str | int | None:
+    """`<amount> points`: that part of the total paid with the customer's points (0 takes them off)."""
+    try:
+        amount = parse_money(typed, context.currency)
+    except InvalidInput as err:
+        await send(update, context, f"{esc(err.message)}\nType e.g. <code>5.00 points</code>, or /cancel.")
+        return None
+    view = await _read_cart(update, context)
+    if view is None:
+        return None
+    balance = await _balance(context, draft)
+    problem = None
+    if draft.customer_id is None:
+        problem = "Points need the customer: tap 👤 Customer first."
+    elif amount > balance:
+        problem = f"The customer has only {points_text(balance, context.currency)}."
+    elif amount > view.total_minor:
+        problem = f"That is more than the total {money(view.total_minor, context.currency)}."
+    if problem is not None:
+        await send(update, context, esc(problem) + " Type another amount, or /cancel.")
+        return None
+    draft.points_minor, draft.method, draft.tendered_minor = amount, None, None
+    return await _next_screen(update, context, draft, view)
+
+
+@requires(Role.CASHIER)
+async def tendered(update: Update, context: PosContext) -> str | int | None:
+    """The cash tendered, typed at the payment or the cash step: at least what is due, then the
+    change. `<amount> points` pays that part with points instead."""
+    draft = await _open_draft(update, context)
+    if draft is None:
+        return END
+    typed = POINTS_TYPED.match(update.effective_message.text)
+    if typed is not None:
+        return await _typed_points(update, context, draft, typed["amount"])
     try:
         amount = parse_money(update.effective_message.text, context.currency)
     except InvalidInput as err:
@@ -606,13 +735,15 @@ async def tendered(update: Update, context: PosContext) -> str | int | None:
     view = await _read_cart(update, context)
     if view is None:
         return None
-    if amount < view.total_minor:
-        short = money(view.total_minor - amount, context.currency)
+    due = _due(view, draft)
+    if amount < due:
+        short = money(due - amount, context.currency)
         await send(
             update,
             context,
-            f"{money(amount, context.currency)} is {short} short of the total "
-            f"<b>{money(view.total_minor, context.currency)}</b>. Type the cash tendered.",
+            f"{money(amount, context.currency)} is {short} short of "
+            + ("the total " if not draft.points_minor else "what is left to pay, ")
+            + f"<b>{money(due, context.currency)}</b>. Type the cash tendered.",
         )
         return None
     draft.method, draft.tendered_minor = PaymentMethod.CASH, amount
@@ -649,15 +780,16 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
                     chat_id=update.effective_chat.id,
                     expected_version=version,
                     cashier=context.staff,
-                    payment_method=draft.method,
-                    tendered_minor=draft.tendered_minor,
+                    payments=_payments(draft),
                     currency=context.currency,
                     default_low_stock_threshold=context.settings.low_stock_threshold,
                     prices_include_tax=context.settings.prices_include_tax,
                     customer_id=draft.customer_id,
                     expected_total_minor=draft.confirm_total,
+                    loyalty_earn_bp=context.settings.loyalty_earn_bp,
                 )
                 sale = result.sale
+            points = await receipt_points(session, sale) if sale is not None else None
     except OutOfStock as err:
         _drop(update, context)
         await _show_shortage(update, context, err)
@@ -680,7 +812,8 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
     if result is not None and not result.already_recorded:
         _drop(update, context)
         await answer(update, context, f"Sale #{sale.number} recorded.")
-        await _show_long(update, context, _receipt(sale, context))
+        await _show_long(update, context, _receipt(sale, context, points), _receipt_buttons(sale))
+        await _to_customer_chat(context, sale, points)
         if result.low_stock_crossed:
             await notify_low_stock(context.application, result.low_stock_crossed)
         return END
@@ -688,7 +821,7 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
         if ready:
             _drop(update, context)
         await answer(update, context, f"Already recorded: sale #{sale.number}", alert=True)
-        await _show_long(update, context, _receipt(sale, context))
+        await _show_long(update, context, _receipt(sale, context, points), _receipt_buttons(sale))
         return END if ready else None
     if version != view.version:
         await answer(update, context, CART_CHANGED, alert=True)
@@ -698,6 +831,20 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
         return await _older_screen(update, context, draft, view, number)
     await refuse(update, context, NOT_OPEN)
     return None
+
+
+def _payments(draft: Draft) -> list[PaymentIn]:
+    """The parts of the payment the confirm screen showed: points first, then the rest.
+
+    The amount of the last part is what is left of the total the screen showed."""
+    total = draft.confirm_total or 0
+    parts = [PaymentIn(PaymentMethod.POINTS.value, draft.points_minor)] if draft.points_minor else []
+    due = total - draft.points_minor
+    if due > 0 or not parts:
+        method = draft.method or PaymentMethod.CASH
+        tendered = draft.tendered_minor if method is PaymentMethod.CASH else None
+        parts.append(PaymentIn(method.value, due, tendered))
+    return parts
 
 
 async def _older_screen(
@@ -789,6 +936,7 @@ def handlers() -> list[BaseHandler]:
                     on("pay", pay),
                     on("cash", cash),
                     on("cust", choose_customer),
+                    on("pts", use_points),
                     MessageHandler(text, tendered),
                 ],
                 TENDERED: [MessageHandler(text, tendered)],

@@ -160,8 +160,7 @@ async def send_to_customer(update: Update, context: PosContext) -> None:
         context,
         lines(
             f"📲 <b>Receipt #{sale.number} for the customer</b>",
-            "They open this link on their own phone (it works for one person, for "
-            f"{counted(days, 'day')}):",
+            f"They open this link on their own phone (it works for one person, for {counted(days, 'day')}):",
             f'<a href="{esc(url)}">{esc(url)}</a>',
         ),
     )

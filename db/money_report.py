@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Payment, PaymentMethod, Refund, RefundLine, Sale, SaleLine, Staff
+from db.models import Payment, PaymentMethod, PointsEntry, PointsKind, Refund, RefundLine, Sale, SaleLine, Staff
 from db.money import format_money
 from db.periods import Period
 from db.reports import _local_day_index
@@ -91,6 +91,8 @@ class MoneySummary:
     worst_by_revenue: list[ProductLine]
     best_by_frequency: list[ProductLine]
     worst_by_frequency: list[ProductLine]
+    points_issued: int = 0  # loyalty points earned on the period's sales (1 point = 1 minor unit)
+    points_redeemed: int = 0  # points spent as payment in the period
 
     @property
     def net_sales_minor(self) -> int:
@@ -195,6 +197,7 @@ async def money_summary(session: AsyncSession, *, period: Period, tz: ZoneInfo, 
         by_cashier=by_cashier,
         by_day=await _by_day(session, period=period, tz=tz),
         **await _products(session, period=period, top_n=max(top_n, 0)),
+        **await _points(session, period=period),
     )
 
 
@@ -265,6 +268,24 @@ async def _products(session: AsyncSession, *, period: Period, top_n: int) -> dic
     }
 
 
+async def _points(session: AsyncSession, *, period: Period) -> dict[str, int]:
+    """Points earned and points spent in the period, from the points ledger."""
+    when = [PointsEntry.created_at >= period.start, PointsEntry.created_at < period.end]
+    rows = dict(
+        (
+            await session.execute(
+                select(PointsEntry.kind, _total(PointsEntry.points))
+                .where(*when, PointsEntry.kind.in_([PointsKind.EARN, PointsKind.REDEEM]))
+                .group_by(PointsEntry.kind)
+            )
+        ).all()
+    )
+    return {
+        "points_issued": int(rows.get(PointsKind.EARN, 0) or 0),
+        "points_redeemed": -int(rows.get(PointsKind.REDEEM, 0) or 0),
+    }
+
+
 def summary_lines(summary: MoneySummary, *, currency: str) -> list[str]:
     """The money figures as plain text lines, each label saying which figure it is (the chat
     escapes and the CLI prints them as they are)."""
@@ -290,6 +311,11 @@ def summary_lines(summary: MoneySummary, *, currency: str) -> list[str]:
     if summary.refunds:
         out.append("Refunds by method:")
         out += [f"  {r.method.value}: {m(r.amount_minor)} ({r.count})" for r in summary.refunds]
+    if summary.points_issued or summary.points_redeemed:
+        out.append(
+            f"Loyalty points: {summary.points_issued:,} issued ({m(summary.points_issued)}), "
+            f"{summary.points_redeemed:,} redeemed ({m(summary.points_redeemed)})"
+        )
     days = [d for d in summary.by_day if d.count or d.refunds_minor]
     if days:
         out.append("By day (gross / discounts / refunds / net revenue):")

@@ -309,3 +309,38 @@ async def test_the_balance_cannot_go_negative_even_by_sql(session_factory, custo
             await session.execute(text("UPDATE customers SET points_balance = -1"))
     async with session_factory() as session:
         assert (await session.get(Customer, customer.id)).points_balance == 0
+
+
+async def test_the_money_report_shows_points_issued_and_redeemed(session_factory, cashier, manager, customer):
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from db import money_report
+    from db.periods import Period
+
+    await give(session_factory, customer.id, 300, manager)
+    product = await run(session_factory, make_product, price_minor=1000)
+    await pay(
+        session_factory,
+        cashier=cashier,
+        items=[(product, 1)],
+        customer_id=customer.id,
+        payments=[PaymentIn("points", 300), PaymentIn("card", 700)],
+    )
+    now = datetime.now(UTC)
+    period = Period(
+        first_day=now.date(),
+        last_day=now.date(),
+        start=now - timedelta(hours=1),
+        end=now + timedelta(hours=1),
+        label="now",
+    )
+    async with session_factory() as session:
+        summary = await money_report.money_summary(session, period=period, tz=ZoneInfo("UTC"))
+    assert (summary.points_issued, summary.points_redeemed) == (35, 300)
+    assert [(p.method, p.amount_minor) for p in summary.payments] == [
+        (PaymentMethod.CARD, 700),
+        (PaymentMethod.POINTS, 300),
+    ]
+    text = "\n".join(money_report.summary_lines(summary, currency=CURRENCY))
+    assert "Loyalty points: 35 issued ($0.35), 300 redeemed ($3.00)" in text

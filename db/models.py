@@ -474,6 +474,26 @@ class ReceiptLink(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class StaffInvite(Base):
+    """A one-time link an admin makes (t.me/<bot>?start=i_<token>) that adds its opener as staff.
+
+    Only the token's SHA-256 is kept. The first person to open it holds it (``opened_by``); it is
+    used once (``used_by``), and expires.
+    """
+
+    __tablename__ = "staff_invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    opened_by: Mapped[int | None] = mapped_column(BigInteger)
+    used_by: Mapped[int | None] = mapped_column(BigInteger)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class RefundLine(Base):
     __tablename__ = "refund_lines"
     __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)

@@ -10,6 +10,8 @@ reaches a staff command or button: they get only their own receipts and points.
 - Yes links their account to the sale's customer record (a new one when the sale had none).
 - A linked customer: `/points` (balance and history), `/receipts` (their purchases, each a button
   to see it), `/stop` (unlink); anything else gets a short list of those.
+- `/start i_<token>` (a staff invitation, db/staff_invites.py): the role offered and the name they
+  would join under; "Join" adds them, once. Bad invitations are answered alike and rate-limited too.
 """
 
 from __future__ import annotations
@@ -20,15 +22,17 @@ import time
 from telegram import Update
 from telegram.constants import ChatType
 
-from db import customer_links
+from db import customer_links, staff_invites
 from db import loyalty as loyalty_db
 from db.errors import PosError
 from db.models import Customer, Sale
 from handlers.context import PosContext
+from handlers.menu import publish_menu
 from handlers.render import (
     button,
     cb,
     cb_args,
+    clip,
     esc,
     keyboard,
     lines,
@@ -47,6 +51,7 @@ BAD_LINK = (
     "Sorry, this link does not open a receipt: it may have expired or been used on another phone. "
     "Ask the shop for a new one."
 )
+BAD_INVITE = "Sorry, this invitation cannot be used: it may have expired or been used already. Ask the admin."
 CUSTOMER_HELP = (
     "Your receipts and points are kept here:\n"
     "/points — your points and what they are worth\n"
@@ -88,6 +93,9 @@ async def serve(update: Update, context: PosContext) -> bool:
     command = words[0].split("@")[0].lower() if words and words[0].startswith("/") else None
     if command == "/start" and len(words) == 2 and words[1].startswith(customer_links.PREFIX):
         await _open(update, context, user.id, words[1])
+        return True
+    if command == "/start" and len(words) == 2 and words[1].startswith(staff_invites.PREFIX):
+        await _open_invite(update, context, user.id, words[1])
         return True
     return await _linked_only(update, context, user.id, command)
 
@@ -170,10 +178,13 @@ async def _press(update: Update, context: PosContext, user_id: int, data: str) -
         return True
     if data == cb(NS, "no"):
         await answer(update, context)
-        await show(update, context, "All right: nothing is kept. This receipt link still works until it expires.")
+        await show(update, context, "All right: nothing is kept. The link still works until it expires.")
         return True
     if (args := cb_args(data, NS, "yes", 1)) is not None:
         await _link(update, context, user_id, args[0])
+        return True
+    if (args := cb_args(data, NS, "join", 1)) is not None:
+        await _join(update, context, user_id, args[0])
         return True
     if (args := cb_args(data, NS, "r", 1)) is not None:
         await _show_receipt(update, context, user_id, args[0])
@@ -211,6 +222,61 @@ async def _link(update: Update, context: PosContext, user_id: int, sale_id: int)
             "",
             CUSTOMER_HELP,
         ),
+    )
+
+
+# --- a staff invitation ------------------------------------------------------------------------------
+def _telegram_name(update: Update) -> str:
+    user = update.effective_user
+    return " ".join(part for part in (user.first_name, user.last_name) if part)[:128] if user else ""
+
+
+async def _open_invite(update: Update, context: PosContext, user_id: int, payload: str) -> None:
+    """`/start i_<token>`: the role offered and the name they would join under, to confirm."""
+    if _exhausted(context, user_id):
+        _count_failure(context, user_id)
+        return
+    try:
+        async with context.transaction() as session:
+            invite = await staff_invites.open_invite(session, payload=payload, telegram_id=user_id)
+    except PosError:
+        invite = None
+    if invite is None:
+        _count_failure(context, user_id)
+        await send(update, context, esc(BAD_INVITE))
+        return
+    name = _telegram_name(update) or "you"
+    rows = [[button(clip(f"✅ Join as {name}", 40), cb(NS, "join", invite.id)), button("No, thanks", cb(NS, "no"))]]
+    await send(
+        update,
+        context,
+        lines(
+            f"You are invited to join <b>{esc(context.settings.store_name)}</b> as <b>{invite.role.value}</b>.",
+            f"Your name on the staff list will be <b>{esc(name)}</b>. Join?",
+        ),
+        keyboard(rows),
+    )
+
+
+async def _join(update: Update, context: PosContext, user_id: int, invite_id: int) -> None:
+    try:
+        async with context.transaction() as session:
+            member = await staff_invites.accept_invite(
+                session, invite_id=invite_id, telegram_id=user_id, name=_telegram_name(update)
+            )
+    except PosError as err:
+        await refuse(update, context, err.message)
+        return
+    if member is None:
+        await refuse(update, context, BAD_INVITE)
+        return
+    await answer(update, context, "Welcome!")
+    await publish_menu(context.bot, member.telegram_id, member.role)
+    await show(
+        update,
+        context,
+        f"✅ Welcome, {esc(member.name or 'new colleague')}: you are on the staff as <b>{member.role.value}</b>. "
+        "/help lists your commands.",
     )
 
 

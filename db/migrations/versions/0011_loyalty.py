@@ -1,9 +1,9 @@
-"""Loyalty points and the customer's own chat: points ledger, points payments, receipt links.
+"""Loyalty points and the customer's own chat: points ledger, points payments, links, invites.
 
 A points ledger per customer, points as a payment method, the customer's linked Telegram
-account, receipt links (hashed tokens). Nothing existing changes: every customer starts with 0
-points and no linked account, every refund gave back 0 points, and the payment method checks only
-gain "points".
+account, receipt links and staff invitations (hashed tokens). Nothing existing changes: every
+customer starts with 0 points and no linked account, every refund gave back 0 points, and the
+payment method checks only gain "points".
 
 Revision ID: 0011_loyalty
 Revises: 0009
@@ -54,7 +54,13 @@ def upgrade() -> None:
         sa.Column(
             "kind",
             sa.Enum(
-                "earn", "redeem", "refund", "adjust", name="points_kind", native_enum=False, create_constraint=True,
+                "earn",
+                "redeem",
+                "refund",
+                "adjust",
+                name="points_kind",
+                native_enum=False,
+                create_constraint=True,
                 length=16,
             ),
             nullable=False,
@@ -66,7 +72,9 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=128), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("points <> 0", name=op.f("ck_points_entries_points_not_zero")),
-        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_points_entries_customer_id_customers")),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_points_entries_customer_id_customers")
+        ),
         sa.ForeignKeyConstraint(["refund_id"], ["refunds.id"], name=op.f("fk_points_entries_refund_id_refunds")),
         sa.ForeignKeyConstraint(["sale_id"], ["sales.id"], name=op.f("fk_points_entries_sale_id_sales")),
         sa.ForeignKeyConstraint(["staff_id"], ["staff.id"], name=op.f("fk_points_entries_staff_id_staff")),
@@ -89,11 +97,31 @@ def upgrade() -> None:
         sa.UniqueConstraint("sale_id", name=op.f("uq_receipt_links_sale_id")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_receipt_links_token_hash")),
     )
+    op.create_table(
+        "staff_invites",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column(
+            "role",
+            sa.Enum("cashier", "manager", "admin", name="role", native_enum=False, create_constraint=True, length=16),
+            nullable=False,
+        ),
+        sa.Column("created_by_id", sa.Integer(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("opened_by", sa.BigInteger(), nullable=True),
+        sa.Column("used_by", sa.BigInteger(), nullable=True),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["created_by_id"], ["staff.id"], name=op.f("fk_staff_invites_created_by_id_staff")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_invites")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_staff_invites_token_hash")),
+    )
 
 
 def downgrade() -> None:
     """Downgrade schema (points payments become cash payments of the same amount: the old
     schema has no other way to keep the sale's total)."""
+    op.drop_table("staff_invites")
     op.drop_table("receipt_links")
     with op.batch_alter_table("points_entries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_points_entries_sale_id"))

@@ -14,6 +14,7 @@ so returning everything is exact).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
@@ -23,7 +24,7 @@ from db import audit, pricing
 from db.catalog import clean_text, require_int
 from db.customers import get_customer
 from db.errors import Conflict, Forbidden, InvalidInput
-from db.models import Customer, Payment, PaymentMethod, PointsEntry, PointsKind, Role, Sale, Staff
+from db.models import Customer, PaymentMethod, PointsEntry, PointsKind, Role, Sale, Staff
 
 MAX_REASON = 128
 MAX_ADJUST = 10**12
@@ -88,7 +89,7 @@ async def change_points(
 
 
 async def record_sale_points(
-    session: AsyncSession, *, sale: Sale, payments: list[Payment] | list, staff_id: int, earn_bp: int
+    session: AsyncSession, *, sale: Sale, payments: Sequence[pricing.PaymentIn], staff_id: int, earn_bp: int
 ) -> int:
     """Spend the points a sale was paid with, then earn on the money part; the points earned.
 

@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import apikeys, catalog_io, csv_safe, demo, ledger, money_report, reports
+from db import apikeys, catalog_io, csv_safe, demo, ledger, loyalty, money_report, reports
 from db import backup as backup_db
 from db import shifts as shifts_db
 from db import staff as staff_db
@@ -465,9 +465,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     _require_database(settings)
 
     async def work(session: AsyncSession):
-        return await ledger.check_ledger(session), await ledger.check_drawers(session)
+        return (
+            await ledger.check_ledger(session),
+            await ledger.check_drawers(session),
+            await loyalty.check_points(session),
+        )
 
-    mismatches, drawers = _with_session(settings, work, write=False)
+    mismatches, drawers, points = _with_session(settings, work, write=False)
     if not mismatches:
         print("Stock ledger OK: every product's stock equals the sum of its movements.")
     else:
@@ -487,7 +491,16 @@ def cmd_check(args: argparse.Namespace) -> int:
                 f"  shift #{d.shift_number}, {d.what}: recorded {format_money(d.recorded, cur)}, "
                 f"drawer entries add up to {format_money(d.entries_sum, cur)}"
             )
-    return 1 if mismatches or drawers else 0
+    if not points:
+        print("Points ledger OK: every customer's points balance equals the sum of their entries.")
+    else:
+        print(f"Points ledger MISMATCH in {counted(len(points), 'customer')}:")
+    for p in points:
+        print(
+            f"  customer #{p.customer_id} “{p.name}”: balance {p.balance}, "
+            f"entries add up to {p.entries_sum} ({p.difference:+d})"
+        )
+    return 1 if mismatches or drawers or points else 0
 
 
 def cmd_shifts(args: argparse.Namespace) -> int:
@@ -608,8 +621,8 @@ def build_parser() -> argparse.ArgumentParser:
     command(
         "check",
         cmd_check,
-        "Check the ledgers: exit 1 if any product's stock disagrees with its movements, or any cash "
-        "drawer's balance with its entries.",
+        "Check the ledgers: exit 1 if any product's stock disagrees with its movements, any cash "
+        "drawer's balance with its entries, or any customer's points with theirs.",
     )
     return parser
 

@@ -43,8 +43,12 @@ DEMO_DB = "demo.db"
 QUIT = {"/quit", "/exit"}
 HELP = (
     "Type a message or /command; a button's number presses it (\\5 sends the text 5, and #5 presses "
-    "button 5 of the newest buttons even after the bot's text). /quit or Ctrl-D leaves."
+    "button 5 of the newest buttons even after the bot's text). !customer plays a customer on their own "
+    "phone (open a receipt's link there: /start r_...), !staff goes back. /quit or Ctrl-D leaves."
 )
+# The customer the console can play: a Telegram id no real user can have, and not a staff row.
+CONSOLE_CUSTOMER_ID = staff_db.FIRST_DEMO_TELEGRAM_ID + 15
+PERSONAS = {"!customer", "!staff"}
 PRESS_HINT = "(#N presses a button of the message above)"
 # Calls that change what the chat shows: a toast answered before any of them is printed first.
 CHAT_CHANGES = frozenset(
@@ -279,6 +283,10 @@ async def console_session(
                 f"{settings.store_name} — console. You are {name} ({role.value}), Telegram id {user_id}.\n{HELP}\n\n"
             )
             await _send_line(console, "/start", stdout, echo=True)
+            people = {
+                "!staff": console,
+                "!customer": Console(shop.client(CONSOLE_CUSTOMER_ID, "Customer", strict=False), stdout, files_dir),
+            }
             while True:
                 if interactive:
                     stdout.write("> ")
@@ -288,6 +296,12 @@ async def console_session(
                     if interactive:
                         stdout.write("\n")
                     break
+                if line.strip().lower() in PERSONAS:
+                    console = people[line.strip().lower()]
+                    who = "a customer on their own phone" if console is people["!customer"] else name
+                    stdout.write(f"(you are now {who})\n\n")
+                    console.show_changes()  # what arrived in that chat meanwhile (receipts)
+                    continue
                 if not await _send_line(console, line, stdout, echo=not interactive):
                     break
         return 0

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from db import audit, money, pricing
+from db import audit, loyalty, money, pricing
 from db.carts import check_chat_id
 from db.catalog import MAX_QTY, get_by_sku, get_product, is_row_id, label, require_int
 from db.customers import get_customer
@@ -181,6 +181,7 @@ async def checkout(
     expected_total_minor: int | None = None,
     customer_id: int | None = None,
     require_shift: bool = False,
+    loyalty_earn_bp: int = 0,
 ) -> CheckoutResult:
     """Ring up the chat's cart as it was at ``expected_version``; see the module docstring.
 
@@ -266,6 +267,7 @@ async def checkout(
         key=key,
         default_low_stock_threshold=default_low_stock_threshold,
         require_shift=bool(require_shift),
+        loyalty_earn_bp=loyalty_earn_bp,
     )
     await session.execute(delete(CartLine).where(CartLine.cart_id == cart.id))
     cart.customer_id = None
@@ -288,6 +290,7 @@ async def _record_sale(
     key: str,
     default_low_stock_threshold: int,
     require_shift: bool = False,
+    loyalty_earn_bp: int = 0,
 ) -> list[Product]:
     """Take the stock, check the payments, claim the receipt number and write the sale (its cash
     into the till's open shift); the low-stock crossings it caused.
@@ -398,6 +401,9 @@ async def _record_sale(
         quote.cart_discount.applied_minor = quote.cart.cart_discount_minor
         session.add(quote.cart_discount)
     await session.flush()
+    # Loyalty points: those it was paid with are spent (only one of two sales spending the same
+    # points gets them), then the customer earns on the money part.
+    await loyalty.record_sale_points(session, sale=sale, payments=parts, staff_id=cashier.id, earn_bp=loyalty_earn_bp)
 
     # (8) Low-stock crossings. Our stock UPDATE holds each product's row lock, so a concurrent
     # sale of the same product sees our flag and does not alert twice.
@@ -549,6 +555,7 @@ async def sell(
     discount: DiscountAsk | None = None,
     role: Role | None = None,
     discount_limit_bp: int = 0,
+    loyalty_earn_bp: int = 0,
 ) -> CheckoutResult:
     """Ring up ``lines`` at today's prices, by the same rules as a cart's checkout.
 
@@ -648,6 +655,7 @@ async def sell(
         customer_id=customer_id,
         key=key,
         default_low_stock_threshold=default_low_stock_threshold,
+        loyalty_earn_bp=loyalty_earn_bp,
     )
     recorded = await _sale_by_key(session, key)
     assert recorded is not None

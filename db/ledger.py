@@ -61,7 +61,7 @@ async def check_drawers(session: AsyncSession) -> list[DrawerMismatch]:
     - a shift's balance (``expected_minor``) is the sum of its entries;
     - a closed shift's difference is its count less that balance;
     - a sale in a shift put its cash payments in (cash handed over less change);
-    - a cash refund in a shift took what it paid back out.
+    - a cash refund in a shift took what it paid back in cash out (not the points it gave back).
     """
     out: list[DrawerMismatch] = []
     entries_sum = func.coalesce(func.sum(DrawerEntry.amount_minor), 0)
@@ -111,11 +111,12 @@ async def check_drawers(session: AsyncSession) -> list[DrawerMismatch]:
         .subquery()
     )
     back = func.coalesce(refund_entries.c.moved, 0)
+    paid_back = Refund.amount_minor - Refund.points_minor  # the points went back as points, not cash
     for number, refund_id, amount, total in await session.execute(
-        select(Shift.number, Refund.id, Refund.amount_minor, back)
+        select(Shift.number, Refund.id, paid_back, back)
         .join(Shift, Shift.id == Refund.shift_id)
         .outerjoin(refund_entries, refund_entries.c.refund_id == Refund.id)
-        .where(Refund.method == PaymentMethod.CASH, -Refund.amount_minor != back)
+        .where(Refund.method == PaymentMethod.CASH, -paid_back != back)
         .order_by(Shift.number, Refund.id)
     ):
         out.append(DrawerMismatch(number, f"cash refund #{refund_id}", -int(amount), int(total)))

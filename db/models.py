@@ -82,6 +82,7 @@ class PaymentMethod(enum.StrEnum):
     CASH = "cash"
     CARD = "card"
     MOBILE = "mobile"
+    POINTS = "points"  # loyalty points, 1 point = 1 minor unit (db/loyalty.py)
 
 
 class SaleStatus(enum.StrEnum):
@@ -240,12 +241,18 @@ class Product(Base):
 
 class Customer(Base):
     __tablename__ = "customers"
+    __table_args__ = (CheckConstraint("points_balance >= 0", name="points_not_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(128), index=True)
     phone: Mapped[str | None] = mapped_column(String(32), unique=True)  # E.164
     email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The sum of the customer's points entries, kept in step in the same transaction (a
+    # conditional UPDATE spends it, so it never goes below zero); `python -m bot check` proves it.
+    points_balance: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The customer's own Telegram account, once they linked it from a receipt link (asked, never assumed).
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
 
 
 class Staff(Base):
@@ -431,8 +438,75 @@ class Refund(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # The shift of the till it was paid back at (None: outside any shift).
     shift_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"), index=True)
+    # Of amount_minor, the part given back as loyalty points (the points spent on the returned
+    # units); the rest goes out by ``method``.
+    points_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     lines: Mapped[list[RefundLine]] = relationship(lazy="raise", order_by="RefundLine.id")
+
+
+class PointsKind(enum.StrEnum):
+    EARN = "earn"
+    REDEEM = "redeem"
+    REFUND = "refund"  # a return: points earned on it taken back, points spent on it given back
+    ADJUST = "adjust"  # a manager's manual adjustment, with a reason
+
+
+class PointsEntry(Base):
+    """One change of a customer's loyalty points; the balance is the sum of these."""
+
+    __tablename__ = "points_entries"
+    __table_args__ = (
+        CheckConstraint("points <> 0", name="points_not_zero"),
+        Index("ix_points_entries_customer", "customer_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    kind: Mapped[PointsKind] = mapped_column(_enum(PointsKind, "points_kind"))
+    points: Mapped[int] = mapped_column(BigInteger)  # signed
+    sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id"), index=True)
+    refund_id: Mapped[int | None] = mapped_column(ForeignKey("refunds.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    reason: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ReceiptLink(Base):
+    """A sale's link for the customer (t.me/<bot>?start=r_<token>): only the token's SHA-256 is kept.
+
+    The first person to open it holds it (``opened_by``): anyone else gets the same answer as for
+    an unknown token.
+    """
+
+    __tablename__ = "receipt_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sale_id: Mapped[int] = mapped_column(ForeignKey("sales.id"), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    opened_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class StaffInvite(Base):
+    """A one-time link an admin makes (t.me/<bot>?start=i_<token>) that adds its opener as staff.
+
+    Only the token's SHA-256 is kept. The first person to open it holds it (``opened_by``); it is
+    used once (``used_by``), and expires.
+    """
+
+    __tablename__ = "staff_invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    opened_by: Mapped[int | None] = mapped_column(BigInteger)
+    used_by: Mapped[int | None] = mapped_column(BigInteger)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class RefundLine(Base):

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Payment, PaymentMethod, Refund, RefundLine, Sale, SaleLine, Staff
+from db.models import Payment, PaymentMethod, PointsEntry, PointsKind, Refund, RefundLine, Sale, SaleLine, Staff
 from db.money import format_money
 from db.periods import Period
 from db.reports import _local_day_index
@@ -107,6 +107,8 @@ class MoneySummary(SalesFigures):
     worst_by_revenue: list[ProductLine]
     best_by_frequency: list[ProductLine]
     worst_by_frequency: list[ProductLine]
+    points_issued: int = 0  # loyalty points earned on the period's sales (1 point = 1 minor unit)
+    points_redeemed: int = 0  # points spent as payment in the period
 
 
 def _total(column):
@@ -151,7 +153,8 @@ async def sales_figures(session: AsyncSession, *, made: list, refunded: list) ->
             .order_by(paid.desc(), Payment.method)
         )
     ]
-    back = _total(Refund.amount_minor).label("amount")
+    # What went out by each refund's method, less the points it gave back (those are their own line).
+    back = _total(Refund.amount_minor - Refund.points_minor).label("amount")
     refunds = [
         MethodLine(PaymentMethod(method), n, amount)
         for method, n, amount in await session.execute(
@@ -160,7 +163,15 @@ async def sales_figures(session: AsyncSession, *, made: list, refunded: list) ->
             .group_by(Refund.method)
             .order_by(back.desc(), Refund.method)
         )
+        if amount or method != PaymentMethod.POINTS.value
     ]
+    points_back, points_refunds = (
+        await session.execute(
+            select(_total(Refund.points_minor), func.count(Refund.id)).where(*refunded, Refund.points_minor > 0)
+        )
+    ).one()
+    if points_back:
+        refunds.append(MethodLine(PaymentMethod.POINTS, points_refunds, int(points_back)))
     return SalesFigures(
         sales_count=count,
         gross_minor=gross,
@@ -207,6 +218,7 @@ async def money_summary(session: AsyncSession, *, period: Period, tz: ZoneInfo, 
         by_cashier=by_cashier,
         by_day=await _by_day(session, period=period, tz=tz),
         **await _products(session, period=period, top_n=max(top_n, 0)),
+        **await _points(session, period=period),
     )
 
 
@@ -277,6 +289,24 @@ async def _products(session: AsyncSession, *, period: Period, top_n: int) -> dic
     }
 
 
+async def _points(session: AsyncSession, *, period: Period) -> dict[str, int]:
+    """Points earned and points spent in the period, from the points ledger."""
+    when = [PointsEntry.created_at >= period.start, PointsEntry.created_at < period.end]
+    rows = dict(
+        (
+            await session.execute(
+                select(PointsEntry.kind, _total(PointsEntry.points))
+                .where(*when, PointsEntry.kind.in_([PointsKind.EARN, PointsKind.REDEEM]))
+                .group_by(PointsEntry.kind)
+            )
+        ).all()
+    )
+    return {
+        "points_issued": int(rows.get(PointsKind.EARN, 0) or 0),
+        "points_redeemed": -int(rows.get(PointsKind.REDEEM, 0) or 0),
+    }
+
+
 def figure_lines(summary: SalesFigures, *, currency: str, span: str = "in the period") -> list[str]:
     """Sales, discounts, refunds, tax by rate and money per method as plain text lines; ``span``
     says when the refunds were paid back."""
@@ -313,6 +343,11 @@ def summary_lines(summary: MoneySummary, *, currency: str) -> list[str]:
         return format_money(minor, currency)
 
     out = figure_lines(summary, currency=currency)
+    if summary.points_issued or summary.points_redeemed:
+        out.append(
+            f"Loyalty points: {summary.points_issued:,} issued ({m(summary.points_issued)}), "
+            f"{summary.points_redeemed:,} redeemed ({m(summary.points_redeemed)})"
+        )
     days = [d for d in summary.by_day if d.count or d.refunds_minor]
     if days:
         out.append("By day (gross / discounts / refunds / net revenue):")

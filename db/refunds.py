@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import audit, money, pricing, shifts
+from db import audit, loyalty, money, pricing, shifts
 from db.catalog import clean_text, get_product, require_int
 from db.checkout import get_sale
 from db.errors import Conflict, InvalidInput
@@ -49,7 +49,11 @@ def refund_amounts(line: SaleLine, quantity: int) -> tuple[int, int]:
 
 
 def default_method(sale: Sale) -> PaymentMethod:
-    """How the sale was paid (its first payment), which is how its money goes back by default."""
+    """How the sale was paid (its first payment in money), which is how its money goes back by
+    default; points spent go back as points whatever the method."""
+    for payment in sale.payments:
+        if payment.method is not PaymentMethod.POINTS:
+            return payment.method
     return sale.payments[0].method if sale.payments else sale.payment_method
 
 
@@ -155,8 +159,25 @@ async def refund(
             )
             clear_alert_if_recovered(await get_product(session, product_id=line.product_id), default_threshold)
     record.amount_minor, record.tax_minor = total, tax_total
-    if shift is not None and how is PaymentMethod.CASH:
-        await shifts.record_refund_cash(session, shift=shift, refund_id=record.id, amount_minor=total, staff=actor)
+    # Points: those spent on the returned units go back, those earned on them are taken back.
+    spent, earned = await loyalty.sale_points(session, sale_id=sale.id)
+    give_back, take_back = loyalty.refund_points_due(
+        sale, spent=spent, earned=earned, before_minor=sale.refunded_minor, returned_minor=total
+    )
+    if how is PaymentMethod.POINTS and total - give_back > 0:
+        raise InvalidInput("Points go back on their own: pay the rest back in cash, by card or mobile money.")
+    points = await loyalty.record_refund_points(
+        session,
+        sale=sale,
+        refund_id=record.id,
+        give_back=give_back,
+        take_back=take_back,
+        staff_id=actor.id if actor else None,
+    )
+    record.points_minor = points.given_back
+    cash_out = total - record.points_minor  # the points went back as points
+    if shift is not None and how is PaymentMethod.CASH and cash_out > 0:
+        await shifts.record_refund_cash(session, shift=shift, refund_id=record.id, amount_minor=cash_out, staff=actor)
     left = await session.scalar(
         select(func.sum(SaleLine.quantity - SaleLine.refunded_quantity)).where(SaleLine.sale_id == sale.id)
     )
@@ -178,8 +199,10 @@ async def refund(
         actor=actor,
         action="refund",
         details=(
-            f"sale #{sale.number}: {money.format_money(total, sale.currency)} by {how.value}, "
-            f"{units} unit{'s' if units != 1 else ''}"
+            f"sale #{sale.number}: {money.format_money(total - points.given_back, sale.currency)} by {how.value}, "
+            + (f"{points.given_back} points back, " if points.given_back else "")
+            + (f"{points.taken_back} points taken back, " if points.taken_back else "")
+            + f"{units} unit{'s' if units != 1 else ''}"
             + (f"; {why}" if why else "")
             + (f"; approved by {approved_by.name}" if approved_by else "")
         ),

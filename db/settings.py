@@ -41,6 +41,8 @@ _HINTS = {
     "cashier_can_refund": "must be true or false",
     "require_shift": "must be true or false",
     "cashier_max_discount_percent": "must be a percentage from 0 to 100 with at most two decimals, e.g. 10",
+    "loyalty_earn_percent": "must be a percentage from 0 (off) to 100 with at most two decimals, e.g. 2.5",
+    "receipt_link_days": "must be a whole number of days from 1 to 3650",
     "approval_minutes": "must be a whole number of minutes from 1 to 1440",
     "store_address": "must be at most 200 characters",
     "store_tax_id": "must be at most 64 characters",
@@ -73,6 +75,8 @@ class Settings(BaseSettings):
     prices_include_tax: bool = True
     cashier_max_discount_percent: Decimal = Field(default=Decimal(10), ge=0, le=100, decimal_places=2)
     cashier_can_refund: bool = False
+    loyalty_earn_percent: Decimal = Field(default=Decimal(0), ge=0, le=100, decimal_places=2)
+    receipt_link_days: int = Field(default=90, ge=1, le=3650)
     approval_minutes: int = Field(default=15, ge=1, le=24 * 60)
     require_shift: bool = False
     webhook_url: str | None = None
@@ -283,6 +287,11 @@ class Settings(BaseSettings):
     @property
     def mail_configured(self) -> bool:
         return self.smtp_url is not None and self.smtp_from is not None
+
+    @property
+    def loyalty_earn_bp(self) -> int:
+        """LOYALTY_EARN_PERCENT in hundredths of a percent (2.5 -> 250); 0 is off."""
+        return int(self.loyalty_earn_percent * 100)
 
     @property
     def tz(self) -> ZoneInfo:

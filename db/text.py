@@ -26,7 +26,7 @@ def quoted(value: object, width: int = ECHO_WIDTH) -> str:
     return f"“{clip(value, width)}”"
 
 
-PAYMENT_LABELS = {"cash": "Cash", "card": "Card", "mobile": "Mobile money"}
+PAYMENT_LABELS = {"cash": "Cash", "card": "Card", "mobile": "Mobile money", "points": "Points"}
 
 
 def payment_label(method: object) -> str:

@@ -15,6 +15,7 @@ from handlers import (
     discounts,
     errors,
     inline,
+    loyalty,
     products,
     quick,
     receipts,
@@ -59,6 +60,7 @@ def register(application: Application) -> None:
         audit,
         apikeys,
         taxes,
+        loyalty,
     )
     # A persistent dialog stores each step before its screen goes out (handlers/dialogs.py).
     for module in features:

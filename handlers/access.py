@@ -23,6 +23,7 @@ from telegram.ext import ApplicationHandlerStop, ConversationHandler
 from db import staff as staff_db
 from db.engine import is_retryable
 from db.models import Role
+from handlers import customer_chat
 from handlers.context import PosContext
 from handlers.render import cb_args, esc
 from handlers.reply import STALE_BUTTON, answer, refuse
@@ -61,7 +62,10 @@ async def guard(update: Update, context: PosContext) -> None:
         context.staff = await staff_db.get_active_staff(session, telegram_id=user.id)
 
     if context.staff is None:
-        await _refuse_stranger(update, context, user.id)
+        # A customer with a receipt link, or one whose account is linked: their own chat, and
+        # nothing else (handlers/customer_chat.py). Everyone else is refused.
+        if not await customer_chat.serve(update, context):
+            await _refuse_stranger(update, context, user.id)
         raise ApplicationHandlerStop
     context.take_pending_quantity()
     if update.edited_message is not None:

@@ -22,17 +22,20 @@ changed. /cancel leaves at any step and keeps the cart.
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from dataclasses import dataclass, field
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 from telegram.warnings import PTBUserWarning
 
 from db import carts as carts_db
 from db import checkout as checkout_db
 from db import customers as customers_db
+from db import loyalty as loyalty_db
 from db import shifts as shifts_db
 from db.carts import CartView
 from db.errors import Conflict, InvalidInput, OutOfStock, PosError, StaleCart, TotalChanged
@@ -66,12 +69,15 @@ from handlers.render import (
     lines,
     money,
     payment_label,
+    points_text,
     quoted,
+    split_message,
 )
 from handlers.reply import STALE_BUTTON, answer, refuse, send, show
 from handlers.subscriptions import notify_low_stock
 
 NS = "co"
+log = logging.getLogger(__name__)
 END = ConversationHandler.END
 
 # The steps of the dialog.
@@ -93,6 +99,9 @@ METHOD_WORDS = {
     "mobile": PaymentMethod.MOBILE,
     "mobile money": PaymentMethod.MOBILE,
     "momo": PaymentMethod.MOBILE,
+    "points": PaymentMethod.POINTS,
+    "point": PaymentMethod.POINTS,
+    "pts": PaymentMethod.POINTS,
 }
 MAX_PARTS = 10  # a split of more parts than this is a mistake, not a sale
 FIND_LIMIT = 8
@@ -216,12 +225,22 @@ def _cash_row(due: int, currency: str) -> list[InlineKeyboardButton]:
     ]
 
 
-def _payment_screen(view: CartView, draft: Draft, currency: str) -> tuple[str, InlineKeyboardMarkup]:
+def _points_used(draft: Draft) -> int:
+    """The points the payment so far spends (one point is one minor unit)."""
+    return sum(part.amount_minor for part in draft.paid if part.method == PaymentMethod.POINTS.value)
+
+
+def _payment_screen(view: CartView, draft: Draft, currency: str, balance: int = 0) -> tuple[str, InlineKeyboardMarkup]:
+    """Cash, card, mobile money (for what is left); "⭐ Points" while the customer has points the
+    payment does not spend yet."""
     due = _due(view, draft)
     rest = f" {money(due, currency)}" if draft.paid else ""  # a split: the buttons pay the rest
     others = [
         button(payment_label(m) + rest, cb(NS, "pay", METHODS.index(m))) for m in METHODS if m is not PaymentMethod.CASH
     ]
+    available = balance - _points_used(draft)
+    if available > 0:
+        others.append(button(f"⭐ Points ({available:,})", cb(NS, "pts")))
     rows = [_cash_row(due, currency), others]
     paid = []
     if draft.paid:
@@ -234,6 +253,8 @@ def _payment_screen(view: CartView, draft: Draft, currency: str) -> tuple[str, I
     ask = "How does the customer pay? Tap the cash handed over, or type the amount."
     example = to_decimal(max(due // 2, 1), currency)
     split = f"To split it, type a part and its method, e.g. <code>{example} card</code>."
+    if available > 0:
+        split += f"\nThe customer has {points_text(available, currency)} to spend: <code>{example} points</code>."
     return lines(_heading(view, draft, currency), *paid, "", ask, split), keyboard(rows)
 
 
@@ -321,8 +342,13 @@ async def _next_screen(
     if draft.paid and _due(view, draft) <= 0:  # the total fell to what was paid or below: pay again
         draft.paid, draft.method, draft.tendered_minor = [], None, None
         note = lines(note, "⚠️ The total changed, so the payments so far were cleared.", "")
+    balance = await _balance(context, draft)
+    spent = _points_used(draft) + (_due(view, draft) if draft.method is PaymentMethod.POINTS else 0)
+    if spent > balance:  # spent elsewhere meanwhile, or another customer: the points part goes
+        _drop_points(draft)
+        note = lines(note, "⚠️ The customer's points changed, so the points part was taken off.", "")
     if draft.method is None:
-        text, markup = _payment_screen(view, draft, context.currency)
+        text, markup = _payment_screen(view, draft, context.currency, balance)
         await show(update, context, lines(note, text), markup)
         return PAYMENT
     due = _due(view, draft)
@@ -333,6 +359,28 @@ async def _next_screen(
     text, markup = _confirm_screen(view, draft, context.currency, number)
     await show(update, context, lines(note, text), markup)
     return CONFIRM
+
+
+async def _balance(context: PosContext, draft: Draft) -> int:
+    """The points the checkout's customer has (0 without a customer)."""
+    if draft.customer_id is None:
+        return 0
+    async with context.reading() as session:
+        return await loyalty_db.balance(session, customer_id=draft.customer_id)
+
+
+def _drop_points(draft: Draft) -> None:
+    """Take the points parts off the payment (the customer changed, or their points did)."""
+    draft.paid = [part for part in draft.paid if part.method != PaymentMethod.POINTS.value]
+    if draft.method is PaymentMethod.POINTS:
+        draft.method = None
+
+
+def _set_customer(draft: Draft, customer_id: int | None, text: str | None) -> None:
+    """The checkout's customer; another customer's points are not theirs to spend."""
+    if customer_id != draft.customer_id:
+        _drop_points(draft)
+    draft.customer_id, draft.customer_text = customer_id, text
 
 
 async def _open_draft(update: Update, context: PosContext) -> Draft | None:
@@ -478,7 +526,7 @@ async def no_customer(update: Update, context: PosContext) -> str | int | None:
     draft = await _open_draft(update, context)
     if draft is None:
         return END
-    draft.customer_id, draft.customer_text = None, None
+    _set_customer(draft, None, None)
     return await _next_screen(update, context, draft)
 
 
@@ -530,7 +578,7 @@ async def pick_customer(update: Update, context: PosContext) -> str | int | None
     except PosError as err:
         await refuse(update, context, err.message)
         return None
-    draft.customer_id, draft.customer_text = customer.id, customer_line(customer)
+    _set_customer(draft, customer.id, customer_line(customer))
     return await _next_screen(update, context, draft)
 
 
@@ -615,7 +663,7 @@ async def new_email(update: Update, context: PosContext) -> str | int | None:
     except PosError as err:
         await send(update, context, f"{esc(err.message)}\nType the e-mail address, or skip.")
         return None
-    draft.customer_id, draft.customer_text = customer.id, customer_line(customer)
+    _set_customer(draft, customer.id, customer_line(customer))
     await send(update, context, f"✅ {customer_line(customer)} is registered.")
     return await _next_screen(update, context, draft)
 
@@ -659,8 +707,7 @@ def _typed_payment(text: str, currency: str) -> tuple[int, PaymentMethod | None]
     if words:
         method = METHOD_WORDS.get(" ".join(words.split()))
         if method is None:
-            known = ", ".join(sorted({w for w in METHOD_WORDS if " " not in w}))
-            raise InvalidInput(f"Pay by which method? {quoted(words)} is not one of: {known}.")
+            raise InvalidInput(f"Pay by which method? {quoted(words)} is not one of: cash, card, mobile, points.")
     return parse_money(found.group(1) if found and words else text, currency), method
 
 
@@ -697,14 +744,32 @@ async def tendered(update: Update, context: PosContext) -> str | int | None:
         )
         return None
     method = method or PaymentMethod.CASH
+    if method is PaymentMethod.POINTS:
+        available = await _balance(context, draft) - _points_used(draft)
+        problem = None
+        if draft.customer_id is None:
+            problem = "Points need the customer: tap 👤 Customer first."
+        elif amount > available:
+            problem = f"The customer has only {points_text(max(available, 0), currency)} to spend."
+        if problem is not None:
+            await send(update, context, f"{esc(problem)} {hint}")
+            return None
+    return await _pay_part(update, context, draft, view, method, amount, hint)
+
+
+async def _pay_part(
+    update: Update, context: PosContext, draft: Draft, view: CartView, method: PaymentMethod, amount: int, hint: str
+) -> str | int | None:
+    """Pay ``amount`` by ``method`` against what is left: a part of a split, or the last part."""
+    due = _due(view, draft)
     try:
         part = take_payment(due, method.value, amount, cash=method is PaymentMethod.CASH)
     except PaymentError:
         await send(
             update,
             context,
-            f"{esc(payment_label(method))} {money(amount, currency)} is more than the "
-            f"<b>{money(due, currency)}</b> left to pay. {hint}",
+            f"{esc(payment_label(method))} {money(amount, context.currency)} is more than the "
+            f"<b>{money(due, context.currency)}</b> left to pay. {hint}",
         )
         return None
     if part.amount_minor < due:  # a part: the screen asks for the rest
@@ -716,6 +781,23 @@ async def tendered(update: Update, context: PosContext) -> str | int | None:
     else:  # the last part
         draft.method, draft.tendered_minor = method, part.tendered_minor
     return await _next_screen(update, context, draft, view)
+
+
+@requires(Role.CASHIER)
+async def use_points(update: Update, context: PosContext) -> str | int | None:
+    """ "⭐ Points": as many of the customer's points as what is left takes; the rest by another method."""
+    draft = await _open_draft(update, context)
+    if draft is None:
+        return END
+    view = await _read_cart(update, context)
+    if view is None:
+        return None
+    available = await _balance(context, draft) - _points_used(draft)
+    due = _due(view, draft)
+    if available <= 0 or due <= 0:
+        await refuse(update, context, "The customer has no points left to spend.")
+        return await _next_screen(update, context, draft, view)
+    return await _pay_part(update, context, draft, view, PaymentMethod.POINTS, min(available, due), "")
 
 
 @requires(Role.CASHIER)
@@ -771,8 +853,10 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
                     customer_id=draft.customer_id,
                     expected_total_minor=draft.confirm_total,
                     require_shift=context.settings.require_shift,
+                    loyalty_earn_bp=context.settings.loyalty_earn_bp,
                 )
                 sale = result.sale
+            points = await loyalty_db.receipt_points(session, sale) if sale is not None else None
     except OutOfStock as err:
         _drop(update, context)
         await _show_shortage(update, context, err)
@@ -795,7 +879,8 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
     if result is not None and not result.already_recorded:
         _drop(update, context)
         await answer(update, context, f"Sale #{sale.number} recorded.")
-        await show(update, context, chat_receipt(sale, context), receipt_keyboard(sale, context))
+        await show(update, context, chat_receipt(sale, context, points), receipt_keyboard(sale, context))
+        await _to_customer_chat(context, sale, points)
         if result.low_stock_crossed:
             await notify_low_stock(context.application, result.low_stock_crossed)
         return END
@@ -803,7 +888,7 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
         if ready:
             _drop(update, context)
         await answer(update, context, f"Already recorded: sale #{sale.number}", alert=True)
-        await show(update, context, chat_receipt(sale, context), receipt_keyboard(sale, context))
+        await show(update, context, chat_receipt(sale, context, points), receipt_keyboard(sale, context))
         return END if ready else None
     if version != view.version:
         await answer(update, context, CART_CHANGED, alert=True)
@@ -813,6 +898,20 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
         return await _older_screen(update, context, draft, view, number)
     await refuse(update, context, NOT_OPEN)
     return None
+
+
+async def _to_customer_chat(context: PosContext, sale, points: tuple[int, int] | None) -> None:
+    """The receipt in the customer's own chat, when they linked their account; a chat that is
+    gone (blocked, deleted) costs the cashier nothing."""
+    customer = sale.customer
+    if customer is None or customer.telegram_id is None:
+        return
+    for part in split_message(chat_receipt(sale, context, points)):
+        try:
+            await context.bot.send_message(chat_id=customer.telegram_id, text=part)
+        except TelegramError as error:
+            log.warning("could not send sale #%s to customer #%s: %s", sale.number, customer.id, error)
+            return
 
 
 async def _older_screen(
@@ -905,6 +1004,7 @@ def handlers() -> list[BaseHandler]:
                     on("cash", cash),
                     on("cust", choose_customer),
                     on("unpay", unpay),
+                    on("pts", use_points),
                     MessageHandler(text, tendered),
                 ],
                 TENDERED: [MessageHandler(text, tendered), on("unpay", unpay)],

@@ -28,6 +28,7 @@ from handlers.render import (
     lines,
     local_time,
     money,
+    points_text,
     quoted,
 )
 from handlers.reply import refuse, send, show
@@ -94,6 +95,7 @@ def customer_card(customer: Customer, history: CustomerHistory, context: PosCont
         f"E-mail: {esc(customer.email) if customer.email else '—'}",
         f"Customer since {local_time(customer.created_at, tz, '%Y-%m-%d')}",
         f"Purchases: {history.sale_count} · {money(history.total_minor, currency)}",
+        f"Points: {points_text(customer.points_balance, currency)}",
         *(["", "<b>Recent purchases</b>", *recent] if recent else []),
     )
 

@@ -45,6 +45,7 @@ COMMANDS: list[tuple[str, str, Role | None]] = [
     ("sale", "One sale in full: /sale <number>", Role.MANAGER),
     ("refund", "Return some or all of a sale: /refund <number> [reason]", Role.CASHIER),
     ("history", "A customer's purchases: /history <name or phone>", Role.MANAGER),
+    ("points", "A customer's points: /points <customer> [±N reason]", Role.MANAGER),
     ("subscribe", "Push reports and alerts to this chat", Role.MANAGER),
     ("unsubscribe", "Stop the pushes to this chat", Role.MANAGER),
     ("staff", "Staff: /staff, /staff add|remove|role ...", Role.ADMIN),

@@ -28,6 +28,7 @@ from db.receipt_pdf import receipt_pdf
 from db.receipts import Receipt, Store, text_lines
 from handlers.access import pressed, requires
 from handlers.context import PosContext
+from handlers.loyalty import LINK_NS
 from handlers.render import button, cb, cb_pattern, esc, keyboard, money, receipt
 from handlers.reply import answer, refuse, send
 
@@ -40,8 +41,9 @@ NO_MAIL = "E-mailed receipts are not set up (SMTP_URL and SMTP_FROM)."
 NO_ADDRESS = "Sale #{number} has no customer with an e-mail address."
 
 
-def chat_receipt(sale: Sale, context: PosContext) -> str:
-    """The receipt as a chat message (HTML)."""
+def chat_receipt(sale: Sale, context: PosContext, points: tuple[int, int] | None = None) -> str:
+    """The receipt as a chat message (HTML); ``points``: (earned, balance now), for a sale with a
+    customer (db.loyalty.receipt_points)."""
     settings = context.settings
     return receipt(
         sale,
@@ -50,6 +52,7 @@ def chat_receipt(sale: Sale, context: PosContext) -> str:
         store_address=settings.store_address,
         store_tax_id=settings.store_tax_id,
         footer=settings.receipt_footer,
+        points=points,
     )
 
 
@@ -61,7 +64,7 @@ def receipt_keyboard(sale: Sale, context: PosContext) -> InlineKeyboardMarkup:
         row.append(button("🖨 Print", cb(NS, "prn", sale.id)))
     if settings.mail_configured and sale.customer is not None and sale.customer.email:
         row.append(button("✉️ E-mail", cb(NS, "mail", sale.id)))
-    rows = [row]
+    rows = [row, [button("📲 Send to customer", cb(LINK_NS, "new", sale.id))]]
     first = max(len(sale.refunds) - REFUND_BUTTONS, 0)
     for number, refund in enumerate(sale.refunds[first:], start=first + 1):
         label = f"📄 Refund {number} · {money(refund.amount_minor, sale.currency)}"

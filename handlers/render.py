@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from db.models import Customer, Product, Sale, SaleStatus
+from db.models import Customer, PointsEntry, PointsKind, Product, Sale, SaleStatus
 from db.money import format_money
 from db.reports import ProductStat, SalesSummary
 from db.shifts import ShiftReport, report_lines
@@ -309,9 +309,12 @@ def sale_money(sale: Sale, *, tz: ZoneInfo, receipt_style: bool = False) -> list
     out += _payments(sale, receipt_style=receipt_style)
     for refund in sale.refunds:
         why = f" — {esc(clip(refund.reason, 40))}" if refund.reason else ""
+        points = refund.points_minor or 0
+        how = esc(payment_label(refund.method)) if refund.amount_minor > points else ""
+        back = " + ".join(part for part in (how, f"{points:,} points" if points else "") if part)
+        back = back or esc(payment_label(refund.method))
         out.append(
-            f"↩ Refund {local_time(refund.created_at, tz)}: {money(refund.amount_minor, currency)} "
-            f"by {esc(payment_label(refund.method))}{why}"
+            f"↩ Refund {local_time(refund.created_at, tz)}: {money(refund.amount_minor, currency)} by {back}{why}"
         )
     return out
 
@@ -345,8 +348,10 @@ def receipt(
     store_address: str = "",
     store_tax_id: str = "",
     footer: str = "",
+    points: tuple[int, int] | None = None,
 ) -> str:
-    """The customer's receipt for a sale (lines, payments, cashier and customer loaded)."""
+    """The customer's receipt for a sale (lines, payments, cashier and customer loaded); ``points``
+    (earned, balance after) for a sale with a customer."""
     who = customer_line(sale.customer, width=name_width) if sale.customer else "—"
     cashier = sale.cashier.name or str(sale.cashier.telegram_id)
     return lines(
@@ -360,6 +365,7 @@ def receipt(
         *sale_money(sale, tz=tz, receipt_style=True),
         f"Customer: {who}",
         f"Cashier: {esc(clip(cashier, name_width))}",
+        points_receipt_line(*points, sale.currency) if points is not None else None,
         esc(sale_status_text(sale, tz)) if sale.status is not SaleStatus.COMPLETED else None,
         f"\n<i>{esc(clip(footer, 200))}</i>" if footer else None,
     )
@@ -370,3 +376,32 @@ def shift_report_text(report: ShiftReport, *, tz: ZoneInfo) -> str:
     title, *rest = report_lines(report, tz=tz)
     icon = "🧾" if report.closed else "📊"
     return lines(f"{icon} <b>{esc(title)}</b>", *(esc(line) for line in rest))
+
+
+# --- loyalty points ----------------------------------------------------------------------------
+POINTS_KINDS = {
+    PointsKind.EARN: "earned",
+    PointsKind.REDEEM: "spent",
+    PointsKind.REFUND: "return",
+    PointsKind.ADJUST: "adjusted",
+}
+
+
+def points_text(points: int, currency: str) -> str:
+    """'1,250 points (worth $12.50)': one point is one minor unit."""
+    return f"{counted(points, 'point')} (worth {money(points, currency)})"
+
+
+def points_receipt_line(earned: int, balance: int, currency: str) -> str:
+    """The receipt's points: what this sale earned and the balance after it."""
+    return f"⭐ Points earned: {earned:,} · balance: {points_text(balance, currency)}"
+
+
+def points_history(entries: Sequence[PointsEntry], *, tz: ZoneInfo) -> list[str]:
+    """One line per entry, newest first: when, ±points, what for."""
+    out = []
+    for entry in entries:
+        what = POINTS_KINDS.get(entry.kind, str(entry.kind))
+        why = f" — {esc(clip(entry.reason, 48))}" if entry.reason else ""
+        out.append(f"{local_time(entry.created_at, tz)} · <b>{entry.points:+,}</b> {what}{why}")
+    return out

@@ -41,6 +41,7 @@ from handlers.render import (
     local_time,
     money,
     payment_label,
+    points_text,
     quoted,
     sale_details,
     sales_summary_text,
@@ -291,6 +292,7 @@ async def _show_history(update: Update, context: PosContext, customer_id: int) -
     text = lines(
         f"👤 <b>{customer_line(customer, width=None)}</b>",
         f"Purchases: {history.sale_count} · Total spent: {money(history.total_minor, currency)}",
+        f"Points: {points_text(customer.points_balance, currency)}",
         "",
         (f"Latest {len(rows)}:" if history.sale_count > len(rows) else "Sales:") if rows else "No purchases yet.",
         *rows,

@@ -13,6 +13,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from db import staff as staff_db
+from db import staff_invites
 from db.errors import PosError
 from db.models import Role, Staff
 from handlers.access import pressed, requires
@@ -31,6 +32,7 @@ USAGE = lines(
     "/staff add &lt;telegram id&gt; &lt;cashier|manager|admin&gt; [name]",
     "/staff remove &lt;telegram id&gt;",
     "/staff role &lt;telegram id&gt; &lt;cashier|manager|admin&gt;",
+    "/staff invite &lt;cashier|manager|admin&gt; — a one-time link that adds whoever opens it",
     "A person's Telegram id is shown to them when they write to the bot.",
 )
 
@@ -155,6 +157,9 @@ async def staff_command(update: Update, context: PosContext) -> None:
         await send(update, context, text, markup)
         return
     verb = args[0].lower()
+    if verb == "invite" and len(args) == 2 and parse_role(args[1]):
+        await _invite(update, context, parse_role(args[1]))
+        return
     telegram_id = parse_telegram_id(args[1]) if len(args) > 1 else None
     if verb == "add" and len(args) >= 3 and telegram_id and parse_role(args[2]):
         name = " ".join(args[3:])[:MAX_NAME]
@@ -172,6 +177,27 @@ async def staff_command(update: Update, context: PosContext) -> None:
         return
     note = _admin_ids_note(context, member) if op == "remove" else None
     await send(update, context, lines(_done(op, member), note))
+
+
+async def _invite(update: Update, context: PosContext, role: Role) -> None:
+    """/staff invite <role>: a one-time link, shown once (only its hash is kept)."""
+    try:
+        async with context.transaction() as session:
+            payload, _invite_row = await staff_invites.make_invite(session, role=role, actor=context.staff)
+    except PosError as err:
+        await send(update, context, esc(err.message))
+        return
+    url = f"https://t.me/{context.bot.username}?start={payload}"
+    await send(
+        update,
+        context,
+        lines(
+            f"✉️ <b>Invitation as {role.value}</b>",
+            f"Send this link to the person: it adds them once, within {staff_invites.VALID_HOURS} hours, "
+            "after they confirm their name.",
+            f'<a href="{esc(url)}">{esc(url)}</a>',
+        ),
+    )
 
 
 # --- buttons -------------------------------------------------------------------------------------

@@ -234,6 +234,25 @@ def test_demo_data_then_check_then_a_tampered_ledger(cli_env, capsys):
     code, out, _ = run(capsys, "check")
     assert code == 1
     assert "MISMATCH in 1 product:" in out and "BAK-001" in out and "(+2)" in out
+    assert "Points ledger OK" in out
+
+
+def test_check_proves_the_points_ledger_and_finds_a_tampered_balance(cli_env, capsys):
+    assert run(capsys, "demo-data")[0] == 0
+    run_sync(execute(cli_env, "UPDATE customers SET points_balance = 40 WHERE id = 1"))
+    run_sync(
+        execute(
+            cli_env,
+            "INSERT INTO points_entries (customer_id, kind, points, reason, created_at) "
+            "VALUES (1, 'adjust', 40, 'welcome', CURRENT_TIMESTAMP)",
+        )
+    )
+    code, out, _ = run(capsys, "check")
+    assert code == 0 and "Points ledger OK" in out
+    run_sync(execute(cli_env, "UPDATE customers SET points_balance = 45 WHERE id = 1"))
+    code, out, _ = run(capsys, "check")
+    assert code == 1 and "Stock ledger OK" in out
+    assert "Points ledger MISMATCH in 1 customer:" in out and "balance 45, entries add up to 40 (+5)" in out
 
 
 def test_demo_store_is_believable(cli_env, capsys):

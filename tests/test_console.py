@@ -262,3 +262,68 @@ def test_console_database_defaults():
     assert console_database_url(base, demo_mode=True, db="x.db") == "sqlite+aiosqlite:///x.db"
     assert console_database_url(base, demo_mode=False, db=None) == "postgresql+asyncpg://pos@db/pos"
     assert console_database_url(base, demo_mode=False, db="sqlite+aiosqlite:///y.db") == "sqlite+aiosqlite:///y.db"
+
+
+# --- the customer's own phone: !customer ---------------------------------------------------------
+class _Typist:
+    """Piped input that types the receipt link the console printed (it cannot be known before)."""
+
+    def __init__(self, out: io.StringIO, lines: list[str]) -> None:
+        self.out, self.lines = out, lines
+
+    def isatty(self) -> bool:
+        return False
+
+    def readline(self) -> str:
+        import re
+        import time
+
+        if not self.lines:
+            return ""
+        line = self.lines.pop(0)
+        if line == "<the link>":
+            for _ in range(600):  # the link is printed once the console got that far
+                found = re.search(r"\?start=(r_[A-Za-z0-9_-]+)", self.out.getvalue())
+                if found:
+                    return f"/start {found[1]}\n"
+                time.sleep(0.05)
+            return "/quit\n"
+        time.sleep(0.2)  # one line after the other, as typed
+        return line + "\n"
+
+
+async def test_the_console_plays_the_customer_from_the_link_to_points(store):
+    out = io.StringIO()
+    typed = [
+        "2 milk",
+        "/checkout",
+        "7",  # 👤 Customer
+        "3",  # New customer
+        "Ann Example",
+        "skip",
+        "skip",
+        "5",  # Card
+        "1",  # ✅ Confirm sale
+        "1",  # 📲 Send to customer
+        "!customer",
+        "<the link>",
+        "1",  # ✅ Yes, keep them here
+        "/points",
+        "!staff",
+        "/quit",
+    ]
+    code = await console_session(
+        settings(loyalty_earn_percent=5),
+        url=store,
+        role=Role.CASHIER,
+        seed_demo=False,
+        stdin=_Typist(out, typed),
+        stdout=out,
+        files_dir=Path("console-files"),
+    )
+    assert code == 0
+    printed = out.getvalue()
+    assert "(you are now a customer on their own phone)" in printed
+    assert "Keep your receipts and points here?" in printed
+    assert "your receipts will arrive in this chat" in printed
+    assert "Your points: 13 points (worth $0.13)" in printed  # 5% of 2 × $1.29

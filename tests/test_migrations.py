@@ -465,3 +465,102 @@ async def test_the_shifts_migration_keeps_every_row_of_the_previous_release(data
 
     await _downgrade(database_url, previous)
     assert {table: await _rows(database_url, f"SELECT * FROM {table} ORDER BY 1") for table in _MONEY_TABLES} == before
+
+
+# --- 0011 (loyalty): a shop with sales and customers upgrades without a change -------------------
+
+LOYALTY = "0011_loyalty"
+
+
+def _before_loyalty() -> str:
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite+aiosqlite:///unused.db"))
+    return scripts.get_revision(LOYALTY).down_revision
+
+
+async def _every_row(url: str) -> dict[str, list[tuple]]:
+    """Every table's rows as they are now, in the columns it has now (by id or its first column)."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            columns = await conn.run_sync(
+                lambda c: {
+                    t: [col["name"] for col in inspect(c).get_columns(t)]
+                    for t in inspect(c).get_table_names()
+                    if search_index.include_name(t, "table", None) and t != "alembic_version"
+                }
+            )
+            out = {}
+            for table, cols in columns.items():
+                listed = ", ".join(cols)
+                rows = await conn.execute(text(f"SELECT {listed} FROM {table} ORDER BY {cols[0]}"))
+                out[table] = [tuple(r) for r in rows.all()]
+            return out
+    finally:
+        await engine.dispose()
+
+
+async def _columns_of(url: str, like: dict[str, list[tuple]]) -> dict[str, list[str]]:
+    """The columns the tables of ``like`` have now."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            columns = await conn.run_sync(
+                lambda c: {t: [col["name"] for col in inspect(c).get_columns(t)] for t in like}
+            )
+        return columns
+    finally:
+        await engine.dispose()
+
+
+async def test_loyalty_upgrade_keeps_every_row_and_payment(database_url):
+    await upgrade_async(database_url, _before_money())
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    if is_sqlite(database_url):
+        now = now.replace(tzinfo=None)
+    for statement in _PREVIOUS_RELEASE_ROWS:
+        await cli_helpers.execute(database_url, statement, now=now, t=True, f=False)
+    await upgrade_async(database_url, _before_loyalty())
+    await cli_helpers.execute(
+        database_url,
+        "INSERT INTO customers (id, name, phone, email, created_at) VALUES (1, 'Cora', '+442079460958', NULL, :now)",
+        now=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
+    )
+    await cli_helpers.execute(database_url, "UPDATE sales SET customer_id = 1 WHERE id = 1")
+    before = await _every_row(database_url)
+    old_columns = await _columns_of(database_url, before)
+
+    await upgrade_async(database_url)
+
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            after = {}
+            for table, cols in old_columns.items():
+                rows = await conn.execute(text(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {cols[0]}"))
+                after[table] = [tuple(r) for r in rows.all()]
+    finally:
+        await engine.dispose()
+    assert after == before
+    assert await schema_diffs(database_url) == []
+    assert await _rows(database_url, "SELECT id, points_balance, telegram_id FROM customers") == [(1, 0, None)]
+    assert await _rows(database_url, "SELECT sale_id, method, amount_minor FROM payments ORDER BY id") == [
+        (1, "cash", 525),
+        (2, "card", 225),
+        (4, "mobile", 0),
+    ]
+    assert await _rows(database_url, "SELECT points_minor FROM refunds") == [(0,)]
+    # Points are a payment method now.
+    await cli_helpers.execute(
+        database_url,
+        "INSERT INTO payments (sale_id, method, amount_minor, created_at) VALUES (4, 'points', 0, :now)",
+        now=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
+    )
+
+    await _downgrade(database_url, _before_loyalty())
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(text("SELECT method FROM payments ORDER BY id"))
+            assert [r[0] for r in rows.all()] == ["cash", "card", "mobile", "cash"]
+    finally:
+        await engine.dispose()

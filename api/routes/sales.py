@@ -84,6 +84,7 @@ async def create_sale(body: SaleCreate, caller: CashierKey, writer: Create, sett
             default_low_stock_threshold=settings.low_stock_threshold,
             customer_id=body.customer_id,
             prices_include_tax=settings.prices_include_tax,
+            loyalty_earn_bp=settings.loyalty_earn_bp,  # a sale to a customer earns, as at the counter
         )
         return SaleOut.of(result.sale, settings.tz)
 

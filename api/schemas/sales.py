@@ -41,6 +41,8 @@ Percent = Annotated[
         mode="validation",
     ),
 ]
+# What a recorded sale or refund may show: loyalty points are paid at the counter, not over the API.
+PaidBy = Literal["cash", "card", "mobile", "points"]
 
 
 class DiscountIn(Model):
@@ -188,7 +190,7 @@ class SaleLineOut(Model):
 
 
 class PaymentOut(Model):
-    method: Method
+    method: PaidBy
     amount: Money
     tendered: Money | None
     change: Money | None
@@ -291,7 +293,7 @@ class RefundOut(Model):
     sale_id: int
     number: int
     created_at: datetime
-    method: Method
+    method: PaidBy
     reason: str
     amount: Money
     lines: list[RefundLineOut]

@@ -74,6 +74,7 @@ COMMAND_TEXT = {
     "sale": "/sale {sale}",
     "refund": "/refund {sale}",
     "history": "/history Jane",
+    "points": "/points Jane +5 matrix",
     "subscribe": "/subscribe",
     "unsubscribe": "/unsubscribe",
     "staff": f"/staff remove {CASHIER2_ID}",
@@ -124,6 +125,10 @@ PAYLOADS = [
     Payload("co:pick:{customer}", Role.CASHIER, dialog_only=True),
     Payload("co:cancel", Role.CASHIER, dialog_only=True),
     Payload("co:drop:{cart}:{version}", Role.CASHIER, dialog_only=True),
+    Payload("co:pts", Role.CASHIER, dialog_only=True),
+    # loyalty: a receipt's customer link (cashier), a customer's points from several matches (manager)
+    Payload("rl:new:{sale}", Role.CASHIER),
+    Payload("pts:c:{customer}", Role.MANAGER),
     # customers and sales (cashier)
     Payload("cust:show:{customer}", Role.CASHIER),
     Payload("sales:pg:{today}:{today}:1", Role.CASHIER),

@@ -54,13 +54,14 @@ from handlers.customers import (
     optional_email,
     phone_owner,
 )
-from handlers.receipts import chat_receipt, receipt_keyboard
+from handlers.receipts import receipt_keyboard
 from handlers.render import (
     CB_INT_MAX,
     button,
     cb,
     cb_args,
     cb_pattern,
+    chat_receipt,
     clip,
     customer_label,
     customer_line,

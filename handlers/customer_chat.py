@@ -28,11 +28,11 @@ from db.errors import PosError
 from db.models import Customer
 from handlers.context import PosContext
 from handlers.menu import publish_menu
-from handlers.receipts import chat_receipt
 from handlers.render import (
     button,
     cb,
     cb_args,
+    chat_receipt,
     clip,
     esc,
     keyboard,

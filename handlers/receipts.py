@@ -20,6 +20,7 @@ from telegram.constants import ChatAction
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from db import checkout as checkout_db
+from db import loyalty as loyalty_db
 from db import receipts as receipts_db
 from db.errors import NotFound, PosError
 from db.models import Role, Sale
@@ -29,7 +30,7 @@ from db.receipts import Receipt, Store, text_lines
 from handlers.access import pressed, requires
 from handlers.context import PosContext
 from handlers.loyalty import LINK_NS
-from handlers.render import button, cb, cb_pattern, esc, keyboard, money, receipt
+from handlers.render import button, cb, cb_pattern, chat_receipt, esc, keyboard, money
 from handlers.reply import answer, refuse, send
 
 NS = "rc"
@@ -39,21 +40,6 @@ NOT_YOURS = "Sale #{number} was rung up by someone else: a manager can show it."
 NO_PRINTER = "No receipt printer is set up (RECEIPT_PRINTER)."
 NO_MAIL = "E-mailed receipts are not set up (SMTP_URL and SMTP_FROM)."
 NO_ADDRESS = "Sale #{number} has no customer with an e-mail address."
-
-
-def chat_receipt(sale: Sale, context: PosContext, points: tuple[int, int] | None = None) -> str:
-    """The receipt as a chat message (HTML); ``points``: (earned, balance now), for a sale with a
-    customer (db.loyalty.receipt_points)."""
-    settings = context.settings
-    return receipt(
-        sale,
-        store_name=settings.store_name,
-        tz=context.tz,
-        store_address=settings.store_address,
-        store_tax_id=settings.store_tax_id,
-        footer=settings.receipt_footer,
-        points=points,
-    )
 
 
 def receipt_keyboard(sale: Sale, context: PosContext) -> InlineKeyboardMarkup:
@@ -122,7 +108,9 @@ async def receipt_command(update: Update, context: PosContext) -> None:
         return
     sale = await _sale_for(update, context, number=int(match.group(1)))
     if sale is not None:
-        await send(update, context, chat_receipt(sale, context), receipt_keyboard(sale, context))
+        async with context.reading() as session:
+            points = await loyalty_db.receipt_points(session, sale)
+        await send(update, context, chat_receipt(sale, context, points), receipt_keyboard(sale, context))
 
 
 @requires(Role.CASHIER)

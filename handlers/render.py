@@ -10,6 +10,7 @@ import html
 import re
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -22,6 +23,9 @@ from db.stock import effective_threshold
 from db.taxes import format_rate, sale_taxes
 from db.text import clip, counted, payment_label
 from db.text import quoted as quoted  # handlers import it (and counted) from here, with the rest of their wording
+
+if TYPE_CHECKING:  # the per-update context, for its settings and time zone (no import at run time)
+    from handlers.context import PosContext
 
 MAX_MESSAGE = 4096
 MAX_CAPTION = 1024
@@ -368,6 +372,21 @@ def receipt(
         points_receipt_line(*points, sale.currency) if points is not None else None,
         esc(sale_status_text(sale, tz)) if sale.status is not SaleStatus.COMPLETED else None,
         f"\n<i>{esc(clip(footer, 200))}</i>" if footer else None,
+    )
+
+
+def chat_receipt(sale: Sale, context: PosContext, points: tuple[int, int] | None = None) -> str:
+    """The receipt as a chat message (HTML); ``points``: (earned, balance now), for a sale with a
+    customer (db.loyalty.receipt_points)."""
+    settings = context.settings
+    return receipt(
+        sale,
+        store_name=settings.store_name,
+        tz=context.tz,
+        store_address=settings.store_address,
+        store_tax_id=settings.store_tax_id,
+        footer=settings.receipt_footer,
+        points=points,
     )
 
 

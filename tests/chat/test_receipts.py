@@ -155,7 +155,7 @@ async def test_checkout_ends_with_a_receipt_whose_pdf_reads_back(cashier, sessio
     await cashier.tap("✅ Confirm sale")
     (sale,) = await sales(session_factory)
     assert f"Sale #{sale.number}" in cashier.text and FOOTER in cashier.text
-    assert cashier.buttons == ["📄 PDF", "🖨 Print"]  # no customer, so no e-mail
+    assert cashier.buttons == ["📄 PDF", "🖨 Print", "📲 Send to customer"]  # no customer, so no e-mail
 
     await cashier.tap("📄 PDF")
     (document,) = cashier.documents
@@ -186,7 +186,7 @@ async def test_receipt_command_own_sales_for_cashiers_any_for_managers(
     sale = await a_sale(session_factory)
     await cashier.send(f"/receipt {sale.number}")
     assert f"Sale #{sale.number}" in cashier.text and "Ann Example" in cashier.text and "VAT 16%" in cashier.text
-    assert cashier.buttons == ["📄 PDF", "🖨 Print", "✉️ E-mail"]
+    assert cashier.buttons == ["📄 PDF", "🖨 Print", "✉️ E-mail", "📲 Send to customer"]
     await cashier.tap("📄 PDF")
     text = pdf_text(cashier.documents[-1].file)
     assert "Молоко" in text and "Crème brûlée" in text and "VAT 16% on" in text and "Customer: Ann Example" in text
@@ -294,7 +294,7 @@ async def test_no_printer_no_mail_no_buttons_and_a_clear_answer(shop, plain_sett
         cashier = shop.client(CASHIER_ID, "Cal")
         sale = await a_sale(session_factory)
         await cashier.send(f"/receipt {sale.number}")
-        assert cashier.buttons == ["📄 PDF"]
+        assert cashier.buttons == ["📄 PDF", "📲 Send to customer"]
         answer = await cashier.press(f"rc:prn:{sale.id}")
         assert (answer["text"], answer["show_alert"]) == (NO_PRINTER, True)
         answer = await cashier.press(f"rc:mail:{sale.id}")
@@ -372,7 +372,14 @@ async def test_a_refund_just_made_offers_its_pdf(manager, cashier, session_facto
     # The cashier of the sale has both refunds' receipts under /receipt.
     await cashier.send(f"/receipt {sale.number}")
     assert "refunded" in cashier.text
-    assert cashier.buttons == ["📄 PDF", "🖨 Print", "✉️ E-mail", "📄 Refund 1 · $1.50", "📄 Refund 2 · $5.70"]
+    assert cashier.buttons == [
+        "📄 PDF",
+        "🖨 Print",
+        "✉️ E-mail",
+        "📲 Send to customer",
+        "📄 Refund 1 · $1.50",
+        "📄 Refund 2 · $5.70",
+    ]
     await cashier.tap("📄 Refund 2 · \\$5.70")
     assert "PAID BACK $5.70" in pdf_text(cashier.documents[-1].file)
 

@@ -86,7 +86,7 @@ async def test_bad_parts_are_refused_and_change_nothing(cashier, session_factory
     await a_cart(session_factory)
     await cashier.send("/checkout")
     await cashier.send("2.00 bitcoin")
-    assert "“bitcoin” is not one of: card, cash, mobile, momo" in cashier.text
+    assert "“bitcoin” is not one of: cash, card, mobile, points" in cashier.text
     await cashier.send("7.00 card")
     assert "Card $7.00 is more than the $6.20 left to pay" in cashier.text
     await cashier.send("0 card")

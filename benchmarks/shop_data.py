@@ -51,6 +51,7 @@ from db.models import (
     Base,
     Customer,
     MovementReason,
+    Payment,
     PaymentMethod,
     Product,
     Role,
@@ -139,6 +140,7 @@ class Rows:
         self._cum_discontinued = list(accumulate(weights[: sellable + NEVER_SOLD] + [0.0] * ARCHIVED))
         self.sales: list[dict[str, Any]] = []
         self.lines: list[dict[str, Any]] = []
+        self.payments: list[dict[str, Any]] = []
         self.movements: list[dict[str, Any]] = []
         for day in history(days, last):
             self._trade(day)
@@ -198,6 +200,17 @@ class Rows:
                     "idempotency_key": f"bench-sale-{sale_id:07d}",
                 }
             )
+            self.payments.append(
+                {
+                    "id": sale_id,
+                    "sale_id": sale_id,
+                    "method": method,
+                    "amount_minor": total,
+                    "tendered_minor": tendered,
+                    "change_minor": tendered - total if tendered is not None else None,
+                    "created_at": created,
+                }
+            )
             if refunded_at is not None:
                 for line in self.lines[-len(picked) :]:
                     self._move(line["product_id"], line["quantity"], MovementReason.REFUND, sale_id, refunded_at)
@@ -252,11 +265,12 @@ class Rows:
             (Product.__table__, self.products),
             (Sale.__table__, self.sales),
             (SaleLine.__table__, self.lines),
+            (Payment.__table__, self.payments),
             (StockMovement.__table__, self.movements),
         ]
 
 
-PAYMENTS = list(PaymentMethod)
+PAYMENTS = [PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.MOBILE]  # what a till takes in money
 WORDS = ["milk", "bread", "soap", "tea", "rice", "pasta", "juice", "cheese", "apples", "coffee", "salt", "oil"]
 
 

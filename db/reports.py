@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from db.models import Customer, PaymentMethod, Product, Sale, SaleLine, SaleStatus, Staff
+from db.models import Customer, Payment, PaymentMethod, Product, Sale, SaleLine, SaleStatus, Staff
 from db.periods import Period
 
 SECONDS_PER_DAY = 86_400
@@ -134,7 +134,16 @@ async def sales_summary(session: AsyncSession, *, period: Period, tz: ZoneInfo, 
 
 
 async def sale_lines_for_export(session: AsyncSession, *, period: Period) -> list[ExportRow]:
-    """One row per line of each completed sale of the period, by sale number then line."""
+    """One row per line of each completed sale of the period, by sale number then line; its
+    payment is every method the sale was paid by ("card + cash" for a split)."""
+    methods: dict[int, list[str]] = {}
+    for sale_id, method in await session.execute(
+        select(Payment.sale_id, Payment.method)
+        .join(Sale, Sale.id == Payment.sale_id)
+        .where(*_completed_in(period))
+        .order_by(Payment.sale_id, Payment.id)
+    ):
+        methods.setdefault(sale_id, []).append(PaymentMethod(method).value)
     rows = await session.execute(
         select(
             Sale.id,
@@ -160,7 +169,7 @@ async def sale_lines_for_export(session: AsyncSession, *, period: Period) -> lis
             created_at=created_at,
             cashier_name=cashier_name,
             customer_name=customer_name,
-            payment_method=PaymentMethod(payment_method).value,
+            payment_method=" + ".join(methods.get(sale_id) or [PaymentMethod(payment_method).value]),
             sku=sku,
             product_name=product_name,
             quantity=quantity,
@@ -298,19 +307,19 @@ class _SalesFigures:
     by_cashier: list[CashierStat]
 
 
-_DAY, _METHOD, _CASHIER = 0, 1, 2  # the kinds of row _sales_figures reads back
+_DAY, _CASHIER = 0, 2  # the kinds of row _sales_figures reads back
 
 
 async def _sales_figures(
     session: AsyncSession, *, period: Period, tz: ZoneInfo, completed: list[ColumnElement[bool]]
 ) -> _SalesFigures:
-    """Count and revenue per local day, per payment method and per cashier: one pass over the
-    period's completed sales, grouped by all three at once (``groups``, a few hundred rows at
-    most), then summed up three ways in the same statement."""
+    """Count and revenue per local day and per cashier: one pass over the period's completed
+    sales, grouped by both at once (``groups``, a few hundred rows at most), then summed up both
+    ways in the same statement; and per payment method from the payments (a split sale counts for
+    each method it was paid by, with what that method paid)."""
     day_of_sale = (
         select(
             _local_day_index(Sale.created_at, period=period, tz=tz).label("day"),
-            Sale.payment_method,
             Sale.cashier_id,
             Sale.total_minor,
         )
@@ -322,14 +331,13 @@ async def _sales_figures(
     groups = (
         select(
             day_of_sale.c.day,
-            day_of_sale.c.payment_method,
             day_of_sale.c.cashier_id,
             func.count().label("count"),
             _sum(day_of_sale.c.total_minor).label("revenue"),
         )
-        .group_by(day_of_sale.c.day, day_of_sale.c.payment_method, day_of_sale.c.cashier_id)
+        .group_by(day_of_sale.c.day, day_of_sale.c.cashier_id)
         .cte("groups")
-        .prefix_with("MATERIALIZED")  # read three times below: compute it once (SQLite and PostgreSQL)
+        .prefix_with("MATERIALIZED")  # read twice below: compute it once (SQLite and PostgreSQL)
     )
     count, revenue = _sum(groups.c.count), _sum(groups.c.revenue)
     per_day = select(
@@ -340,14 +348,6 @@ async def _sales_figures(
         count.label("count"),
         revenue.label("revenue"),
     ).group_by(groups.c.day)
-    per_method = select(
-        literal(_METHOD),
-        func.row_number().over(order_by=(revenue.desc(), groups.c.payment_method)),
-        literal(0),
-        groups.c.payment_method,
-        count,
-        revenue,
-    ).group_by(groups.c.payment_method)
     per_cashier = (
         select(
             literal(_CASHIER),
@@ -361,17 +361,25 @@ async def _sales_figures(
         .group_by(Staff.id, Staff.name)
     )
     days: dict[int, tuple[int, int]] = {}
-    by_payment: list[PaymentStat] = []
     by_cashier: list[CashierStat] = []
-    query = union_all(per_day, per_method, per_cashier).order_by("kind", "position")
+    query = union_all(per_day, per_cashier).order_by("kind", "position")
     for kind, _position, key, name, n, total in await session.execute(query):
         if kind == _DAY:
             days[key] = (n, total)
-        elif kind == _METHOD:
-            by_payment.append(PaymentStat(method=PaymentMethod(name), count=n, revenue_minor=total))
         else:
             by_cashier.append(CashierStat(staff_id=key, name=name, count=n, revenue_minor=total))
     by_day = [DayStat(day, *days.get(i, (0, 0))) for i, day in enumerate(period.days())]
+    paid = _sum(Payment.amount_minor)
+    by_payment = [
+        PaymentStat(method=PaymentMethod(method), count=n, revenue_minor=total)
+        for method, n, total in await session.execute(
+            select(Payment.method, func.count(func.distinct(Payment.sale_id)), paid)
+            .join(Sale, Sale.id == Payment.sale_id)
+            .where(*completed)
+            .group_by(Payment.method)
+            .order_by(paid.desc(), Payment.method)
+        )
+    ]
     return _SalesFigures(by_day, by_payment, by_cashier)
 
 

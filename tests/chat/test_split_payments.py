@@ -133,3 +133,18 @@ async def test_a_price_cut_below_what_was_paid_clears_the_parts(cashier, manager
     assert "The total changed, so the payments so far were cleared" in cashier.text
     assert "Paid so far" not in cashier.text and "💵 Exact $3.00" in cashier.buttons
     assert await sales(session_factory) == []
+
+
+async def test_the_report_counts_each_method_of_a_split_sale_with_what_it_paid(cashier, manager, session_factory):
+    await a_cart(session_factory)
+    await cashier.send("/checkout")
+    await cashier.send("2.00 card")
+    await cashier.tap("💵 Exact $4.20")
+    await cashier.tap("✅ Confirm sale")
+    await manager.send("/report today")
+    report = next(m.text for m in reversed(manager.messages) if "By payment" in m.text)
+    assert "Cash: 1 sale, $4.20" in report and "Card: 1 sale, $2.00" in report
+    assert "cash: $4.20 (1)" in report and "card: $2.00 (1)" in report  # the money figures agree
+    await manager.tap("CSV")
+    exported = manager.documents[-1].file.decode("utf-8-sig")
+    assert exported.count(",card + cash,") == 2  # each line of the sale names both its methods

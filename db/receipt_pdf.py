@@ -178,6 +178,11 @@ def _draw(receipt: Receipt, width_mm: int, length_mm: float, layout: tuple[float
     return pdf
 
 
+def qr_png(link: str) -> bytes:
+    """A QR code of ``link`` as a PNG: what the customer scans from the cashier's screen."""
+    return _qr_png(link).getvalue()
+
+
 def _qr_png(link: str) -> io.BytesIO:
     import segno
 

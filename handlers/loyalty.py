@@ -9,6 +9,7 @@ there, never here.
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from telegram import Update
@@ -18,8 +19,11 @@ from db import checkout as checkout_db
 from db import customer_links
 from db import customers as customers_db
 from db import loyalty as loyalty_db
+from db import receipts as receipts_db
 from db.errors import PosError
 from db.models import Customer, Role
+from db.receipt_pdf import qr_png, receipt_pdf
+from db.receipts import Store
 from handlers.access import pressed, requires
 from handlers.context import PosContext
 from handlers.render import (
@@ -142,19 +146,31 @@ async def points(update: Update, context: PosContext) -> None:
 @requires(Role.CASHIER)
 async def send_to_customer(update: Update, context: PosContext) -> None:
     """ "📲 Send to customer" under a receipt: a new link the customer opens in their own Telegram
-    (the sale's older link stops working). The link is shown once: only its hash is kept."""
+    (the sale's older link stops working), as a QR code to scan from this screen, inside the
+    receipt's PDF, and as text to forward. The link is shown once: only its hash is kept."""
     args = await pressed(update, context, LINK_NS, "new", 1)
     if args is None:
         return
-    days = context.settings.receipt_link_days
+    settings = context.settings
+    days = settings.receipt_link_days
     try:
         async with context.transaction() as session:
             sale = await checkout_db.get_sale(session, sale_id=args[0])
             payload = await customer_links.make_link(session, sale_id=sale.id, days=days)
+            points = await loyalty_db.receipt_points(session, sale)
     except PosError as err:
         await refuse(update, context, err.message)
         return
     url = f"https://t.me/{context.bot.username}?start={payload}"
+    earned, balance = points if points is not None else (None, None)
+    document = receipts_db.from_sale(
+        sale, store=Store.from_settings(settings), tz=context.tz, link=url, points_earned=earned, points_balance=balance
+    )
+    qr = await asyncio.to_thread(qr_png, url)
+    pdf = await asyncio.to_thread(receipt_pdf, document, width_mm=settings.receipt_width)
+    chat_id = update.effective_chat.id
+    await context.bot.send_photo(chat_id, qr, caption=f"📲 Receipt #{sale.number}: the customer scans this")
+    await context.bot.send_document(chat_id, pdf, filename=document.filename, caption="The receipt with its QR code")
     await send(
         update,
         context,

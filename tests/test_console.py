@@ -304,7 +304,7 @@ async def test_the_console_plays_the_customer_from_the_link_to_points(store):
         "skip",
         "5",  # Card
         "1",  # ✅ Confirm sale
-        "1",  # 📲 Send to customer
+        "2",  # 📲 Send to customer (after 📄 PDF)
         "!customer",
         "<the link>",
         "1",  # ✅ Yes, keep them here

@@ -13,10 +13,12 @@ from sqlalchemy import select, text, update
 from db.engine import transaction
 from db.models import Customer, ReceiptLink, Sale, utcnow
 from handlers import customer_chat
+from handlers.barcodes import decode
 from handlers.customer_chat import BAD_LINK, FAILED_TRIES
 from tests.chat.conftest import CASHIER_ID
 from tests.chat.counter_helpers import fill, product, sales
 from tests.chat.security_helpers import db_checksum
+from tests.chat.test_receipts import pdf_text
 from tests.chat.test_security_matrix import COMMAND_TEXT, PAYLOADS, screen, visible_calls, world  # noqa: F401
 
 CUSTOMER_ID, OTHER_ID = 7001, 7002
@@ -49,6 +51,9 @@ async def sell_and_link(cashier, session_factory, *, price_minor: int = 1000) ->
     await cashier.tap("📲 Send to customer")
     found = LINK.search(cashier.text)
     assert found, cashier.text
+    qr, pdf = cashier.messages[-3], cashier.messages[-2]  # to scan from the screen; to print or mail
+    assert qr.kind == "photo" and decode(qr.file) == [found[0]]
+    assert pdf.kind == "document" and "Scan to keep this receipt in Telegram" in pdf_text(pdf.file)
     return found[1]
 
 
@@ -151,7 +156,8 @@ async def test_every_bad_link_gets_the_same_answer(cashier, ann, other, fake, se
         await other.send(f"/start {payload}")
         assert "Keep your receipts" in other.text
     elif case == "replaced":  # the cashier made a new link: the old one stops working
-        await cashier.tap("📲 Send to customer", message=cashier.messages[-2])
+        receipt = next(m for m in reversed(cashier.messages) if any(b == "📲 Send to customer" for b, _ in m.buttons))
+        await cashier.tap("📲 Send to customer", message=receipt)
     before = await db_checksum(session_factory)
     if case == "forged yes":  # a "Yes" for a sale whose link this person never opened
         [sale] = await sales(session_factory)

@@ -113,6 +113,11 @@ async def _newcustomer(client: ChatClient, *texts: str) -> None:
         await client.send(text)
 
 
+async def _shift_count(client: ChatClient) -> None:
+    await client.send("/shift open 50.00")
+    await client.send("/shift close")
+
+
 def _edit(field: int) -> Recipe:
     async def recipe(client: ChatClient) -> None:
         await client.send("/edit MILK1")
@@ -154,6 +159,7 @@ WAYS_IN: list[Way] = [
     Way("add_product", 4, lambda c: _add(c, "Rye bread", "2.50", "5", "Bakery"), "sku"),
     Way("add_product", 5, lambda c: _add(c, "Rye bread", "2.50", "5", "Bakery", "RYE1"), "confirm"),
     *(Way("edit_product", 10, _edit(field), f"edit {label}") for field, (_, label) in EDIT_FIELDS.items()),
+    Way("shift", "shift:count", _shift_count, "shift count"),
 ]
 
 

@@ -126,6 +126,7 @@ PAYLOADS = [
     Payload("co:cancel", Role.CASHIER, dialog_only=True),
     Payload("co:drop:{cart}:{version}", Role.CASHIER, dialog_only=True),
     Payload("co:pts", Role.CASHIER, dialog_only=True),
+    Payload("co:unpay:1", Role.CASHIER, dialog_only=True),
     # loyalty: a receipt's customer link (cashier), a customer's points from several matches (manager)
     Payload("rl:new:{sale}", Role.CASHIER),
     Payload("pts:c:{customer}", Role.MANAGER),

@@ -185,6 +185,7 @@ class Rows:
             self.sales.append(
                 {
                     "id": sale_id,
+                    "number": sale_id,  # receipt numbers follow the sales' order, as checkout's counter
                     "created_at": created,
                     "cashier_id": cashier,
                     "customer_id": rng.randint(1, CUSTOMERS) if rng.random() < 0.25 else None,

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.catalog import MAX_QTY, get_or_add, get_product, is_row_id, require_int
+from db.catalog import MAX_QTY, get_or_add, is_row_id, require_int
 from db.errors import InvalidInput, NotFound
 from db.models import Cart, CartLine, Customer, Discount, Product
-from db.quote import quote_cart
+from db.quote import cart_rows, quote_cart
 
 _MAX_CHAT_ID = 2**63 - 1
 
@@ -75,10 +75,13 @@ async def get_or_create_cart(session: AsyncSession, *, chat_id: int) -> Cart:
 
 
 async def locked_cart(session: AsyncSession, chat_id: int) -> Cart:
-    cart = await get_or_create_cart(session, chat_id=chat_id)
-    locked = await session.scalar(
-        select(Cart).where(Cart.id == cart.id).with_for_update().execution_options(populate_existing=True)
-    )
+    """The chat's cart, read fresh and locked for this transaction (created on first use)."""
+    chat_id = check_chat_id(chat_id)
+    lock = select(Cart).where(Cart.chat_id == chat_id).with_for_update().execution_options(populate_existing=True)
+    locked = await session.scalar(lock)
+    if locked is None:
+        await get_or_create_cart(session, chat_id=chat_id)
+        locked = await session.scalar(lock)
     assert locked is not None
     return locked
 
@@ -89,27 +92,16 @@ async def bump(session: AsyncSession, cart: Cart) -> None:
     await session.flush()
 
 
-async def get_cart_view(session: AsyncSession, *, chat_id: int, prices_include_tax: bool = True) -> CartView:
+async def get_cart_view(
+    session: AsyncSession, *, chat_id: int, prices_include_tax: bool = True, cart: Cart | None = None
+) -> CartView:
     """The cart with each line's current product name, price, stock, discount and the total the
-    customer would pay now (priced by db.quote, as checkout prices it)."""
-    cart = await get_or_create_cart(session, chat_id=chat_id)
-    rows = (
-        await session.execute(
-            select(
-                CartLine.product_id,
-                CartLine.quantity,
-                Product.name,
-                Product.sku,
-                Product.price_minor,
-                Product.stock,
-                Product.archived,
-            )
-            .join(Product, Product.id == CartLine.product_id)
-            .where(CartLine.cart_id == cart.id)
-            .order_by(CartLine.id)
-        )
-    ).all()
-    quote = await quote_cart(session, cart_id=cart.id, prices_include_tax=prices_include_tax)
+    customer would pay now (priced by db.quote, as checkout prices it). ``cart``: the chat's cart
+    row when the caller holds it fresh (read or locked in this transaction)."""
+    if cart is None:
+        cart = await get_or_create_cart(session, chat_id=chat_id)
+    rows = await cart_rows(session, cart_id=cart.id)
+    quote = await quote_cart(session, cart_id=cart.id, prices_include_tax=prices_include_tax, rows=rows)
     priced = {line.product_id: line.priced for line in quote.lines}
     lines = [
         CartLineView(
@@ -156,9 +148,15 @@ async def quantity_in_cart(session: AsyncSession, *, chat_id: int, product_id: i
     return quantity or 0
 
 
-async def _product_for_line(session: AsyncSession, product_id: int, quantity: int) -> Product:
-    """The product, if ``quantity`` of it may sit on a cart line."""
-    product = await get_product(session, product_id=product_id)
+async def _product_for_line(session: AsyncSession, product_id: int, quantity: int) -> None:
+    """Refuse unless ``quantity`` of the product may sit on a cart line."""
+    if not is_row_id(product_id):
+        raise NotFound(f"No product #{product_id}.")
+    product = (
+        await session.execute(select(Product.name, Product.stock, Product.archived).where(Product.id == product_id))
+    ).one_or_none()
+    if product is None:
+        raise NotFound(f"No product #{product_id}.")
     if product.archived:
         raise InvalidInput(f"“{product.name}” is archived and no longer for sale.")
     if quantity > MAX_QTY:
@@ -167,7 +165,6 @@ async def _product_for_line(session: AsyncSession, product_id: int, quantity: in
         raise InvalidInput(f"“{product.name}” is out of stock.")
     if quantity > product.stock:
         raise InvalidInput(f"Only {product.stock} of “{product.name}” in stock.")
-    return product
 
 
 async def _line(session: AsyncSession, cart: Cart, product_id: int) -> CartLine | None:
@@ -183,7 +180,7 @@ async def _put_line(
     else:
         line.quantity = quantity
     await bump(session, cart)
-    return await get_cart_view(session, chat_id=cart.chat_id)
+    return await get_cart_view(session, chat_id=cart.chat_id, cart=cart)
 
 
 async def add_item(session: AsyncSession, *, chat_id: int, product_id: int, qty: int = 1) -> CartView:
@@ -202,7 +199,7 @@ async def set_quantity(session: AsyncSession, *, chat_id: int, product_id: int, 
     cart = await locked_cart(session, chat_id)
     line = await _line(session, cart, product_id)
     if line is not None and line.quantity == qty:
-        return await get_cart_view(session, chat_id=cart.chat_id)
+        return await get_cart_view(session, chat_id=cart.chat_id, cart=cart)
     return await _put_line(session, cart, line, product_id, qty)
 
 
@@ -213,7 +210,7 @@ async def remove_line(session: AsyncSession, *, chat_id: int, product_id: int) -
     if line is not None:
         await session.delete(line)
         await bump(session, cart)
-    return await get_cart_view(session, chat_id=chat_id)
+    return await get_cart_view(session, chat_id=chat_id, cart=cart)
 
 
 async def remove_archived(session: AsyncSession, *, chat_id: int) -> CartView:
@@ -225,7 +222,7 @@ async def remove_archived(session: AsyncSession, *, chat_id: int) -> CartView:
     )
     if removed.rowcount:
         await bump(session, cart)
-    return await get_cart_view(session, chat_id=chat_id)
+    return await get_cart_view(session, chat_id=chat_id, cart=cart)
 
 
 async def clear_cart(session: AsyncSession, *, chat_id: int) -> CartView:
@@ -236,7 +233,7 @@ async def clear_cart(session: AsyncSession, *, chat_id: int) -> CartView:
     if removed.rowcount or dropped.rowcount or cart.customer_id is not None:
         cart.customer_id = None
         await bump(session, cart)
-    return await get_cart_view(session, chat_id=chat_id)
+    return await get_cart_view(session, chat_id=chat_id, cart=cart)
 
 
 async def set_customer(session: AsyncSession, *, chat_id: int, customer_id: int | None) -> CartView:
@@ -249,4 +246,4 @@ async def set_customer(session: AsyncSession, *, chat_id: int, customer_id: int 
     if cart.customer_id != customer_id:
         cart.customer_id = customer_id
         await bump(session, cart)
-    return await get_cart_view(session, chat_id=chat_id)
+    return await get_cart_view(session, chat_id=chat_id, cart=cart)

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from db import audit, loyalty, money, pricing
 from db.carts import check_chat_id
@@ -60,7 +61,7 @@ from db.models import (
 )
 from db.pagination import CursorPage, keyset_page
 from db.quote import Quote, QuoteItem, quote_cart, quote_items
-from db.stock import change_stock, effective_threshold
+from db.stock import take_stock, threshold_or_default
 from db.taxes import format_rate
 
 MAX_TENDERED_MINOR = 10**15
@@ -210,21 +211,21 @@ async def checkout(
     if expected_total_minor is not None:
         expected_total_minor = require_int(expected_total_minor, "The total shown", lo=0, hi=2**63 - 1)
 
-    cart = await session.scalar(select(Cart).where(Cart.chat_id == chat_id))
+    cart = (
+        await session.execute(select(Cart.id, Cart.customer_id).where(Cart.chat_id == chat_id))
+    ).one_or_none()
     if cart is None:
         raise InvalidInput("The cart is empty.")
     key = idempotency_key(cart.id, expected_version)
 
-    # (1) A repeat of a checkout already recorded.
-    existing = await _sale_by_key(session, key)
-    if existing is not None:
-        return CheckoutResult(sale=existing, already_recorded=True)
-
-    # (2) Claim the version. On PostgreSQL a concurrent twin blocks here until the winner ends.
+    # (1) Claim the version, and take the customer off the cart with it (the sale keeps them).
+    # A repeat of a recorded checkout finds the version gone and then its sale; on PostgreSQL a
+    # concurrent twin blocks here until the winner ends, then does the same. Every change to a
+    # cart bumps its version, so the customer read above is the one of the version claimed.
     claim = await session.execute(
         update(Cart)
         .where(Cart.id == cart.id, Cart.version == expected_version)
-        .values(version=Cart.version + 1, updated_at=utcnow())
+        .values(version=Cart.version + 1, customer_id=None, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     if claim.rowcount != 1:
@@ -232,10 +233,8 @@ async def checkout(
         if existing is not None:
             return CheckoutResult(sale=existing, already_recorded=True)
         raise StaleCart("The cart changed since this screen was shown. Check it and try again.")
-    cart = await session.scalar(select(Cart).where(Cart.id == cart.id).execution_options(populate_existing=True))
-    assert cart is not None
 
-    # (3) What is being sold, at today's prices, rates and discounts.
+    # (2) What is being sold, at today's prices, rates and discounts.
     quote = await quote_cart(session, cart_id=cart.id, prices_include_tax=bool(prices_include_tax))
     rows = quote.lines
     if not rows:
@@ -256,7 +255,7 @@ async def checkout(
     if payments is None:
         tendered = tendered_minor if method is PaymentMethod.CASH else None
         payments = [pricing.PaymentIn(method=method.value, amount_minor=quote.total_minor, tendered_minor=tendered)]
-    crossed = await _record_sale(
+    sale, crossed = await _record_sale(
         session,
         quote=quote,
         cashier=cashier,
@@ -270,12 +269,7 @@ async def checkout(
         loyalty_earn_bp=loyalty_earn_bp,
     )
     await session.execute(delete(CartLine).where(CartLine.cart_id == cart.id))
-    cart.customer_id = None
-    await session.flush()
-
-    recorded = await _sale_by_key(session, key)
-    assert recorded is not None
-    return CheckoutResult(sale=recorded, already_recorded=False, low_stock_crossed=crossed)
+    return CheckoutResult(sale=sale, already_recorded=False, low_stock_crossed=crossed)
 
 
 async def _record_sale(
@@ -291,9 +285,9 @@ async def _record_sale(
     default_low_stock_threshold: int,
     require_shift: bool = False,
     loyalty_earn_bp: int = 0,
-) -> list[Product]:
+) -> tuple[Sale, list[Product]]:
     """Take the stock, check the payments, claim the receipt number and write the sale (its cash
-    into the till's open shift); the low-stock crossings it caused.
+    into the till's open shift); the sale as get_sale loads it, and the low-stock crossings it caused.
 
     ``items`` are one per product, in the order the receipt lists them (the order they were added);
     stock is taken in product-id order whatever that order is (see the module docstring).
@@ -304,21 +298,24 @@ async def _record_sale(
     shift = None if chat_id == NO_CHAT else await shifts.shift_for_sale(session, chat_id=chat_id, require=require_shift)
     items = quote.lines
     # (4) Take the stock; report every shortage at once. The caller's rollback undoes the rest.
-    shortages = []
+    shortages, left = [], {}
     for row in sorted(items, key=lambda item: item.product_id):
-        if not await change_stock(session, product_id=row.product_id, delta=-row.quantity, only_active=True):
-            stock, archived = (
-                await session.execute(select(Product.stock, Product.archived).where(Product.id == row.product_id))
-            ).one()
-            shortages.append(
-                Shortage(
-                    product_id=row.product_id,
-                    name=row.name,
-                    requested=row.quantity,
-                    available=0 if archived else stock,
-                    archived=archived,
-                )
+        taken = await take_stock(session, product_id=row.product_id, quantity=row.quantity)
+        if taken is not None:
+            left[row.product_id] = taken
+            continue
+        stock, archived = (
+            await session.execute(select(Product.stock, Product.archived).where(Product.id == row.product_id))
+        ).one()
+        shortages.append(
+            Shortage(
+                product_id=row.product_id,
+                name=row.name,
+                requested=row.quantity,
+                available=0 if archived else stock,
+                archived=archived,
             )
+        )
     if shortages:
         raise OutOfStock(shortages)
 
@@ -353,16 +350,18 @@ async def _record_sale(
     await session.flush()
     if shift is not None:
         await shifts.record_sale_cash(session, shift=shift, sale=sale, payments=parts, staff=cashier)
-    for part in parts:
-        session.add(
-            Payment(
-                sale_id=sale.id,
-                method=PaymentMethod(part.method),
-                amount_minor=part.amount_minor,
-                tendered_minor=part.tendered_minor,
-                change_minor=part.change_minor,
-            )
+    recorded_payments = [
+        Payment(
+            sale_id=sale.id,
+            method=PaymentMethod(part.method),
+            amount_minor=part.amount_minor,
+            tendered_minor=part.tendered_minor,
+            change_minor=part.change_minor,
         )
+        for part in parts
+    ]
+    session.add_all(recorded_payments)
+    lines, discounts = [], []
     for row in items:
         line = SaleLine(
             sale_id=sale.id,
@@ -378,17 +377,8 @@ async def _record_sale(
             tax_rate_bp=row.priced.rate_bp,
             tax_minor=row.priced.tax_minor,
         )
+        lines.append(line)
         session.add(line)
-        session.add(
-            StockMovement(
-                product_id=row.product_id,
-                quantity=-row.quantity,
-                reason=MovementReason.SALE,
-                sale_id=sale.id,
-                staff_id=cashier.id,
-                note=f"sale #{number}",
-            )
-        )
         discount = quote.line_discounts.get(row.product_id)
         if discount is not None:
             await session.flush()
@@ -396,25 +386,50 @@ async def _record_sale(
             discount.cart_id, discount.cart_line_id = None, None
             discount.applied_minor = row.priced.line_discount_minor
             session.add(discount)  # new when the sale was asked for in one go (sell)
+            discounts.append(discount)
+    session.add_all(
+        StockMovement(
+            product_id=row.product_id,
+            quantity=-row.quantity,
+            reason=MovementReason.SALE,
+            sale_id=sale.id,
+            staff_id=cashier.id,
+            note=f"sale #{number}",
+        )
+        for row in items
+    )
     if quote.cart_discount is not None:
         quote.cart_discount.sale_id, quote.cart_discount.cart_id = sale.id, None
         quote.cart_discount.applied_minor = quote.cart.cart_discount_minor
         session.add(quote.cart_discount)
+        discounts.append(quote.cart_discount)
     await session.flush()
     # Loyalty points: those it was paid with are spent (only one of two sales spending the same
     # points gets them), then the customer earns on the money part.
     await loyalty.record_sale_points(session, sale=sale, payments=parts, staff_id=cashier.id, earn_bp=loyalty_earn_bp)
 
-    # (8) Low-stock crossings. Our stock UPDATE holds each product's row lock, so a concurrent
-    # sale of the same product sees our flag and does not alert twice.
+    # (8) Low-stock crossings, from what each stock UPDATE returned (see step 4): alert once.
     crossed = []
     for row in items:
-        product = await get_product(session, product_id=row.product_id)
-        if not product.low_stock_alerted and product.stock <= effective_threshold(product, default_low_stock_threshold):
+        stock, threshold, alerted = left[row.product_id]
+        if not alerted and stock <= threshold_or_default(threshold, default_low_stock_threshold):
+            product = await get_product(session, product_id=row.product_id)
             product.low_stock_alerted = True
             crossed.append(product)
     await session.flush()
-    return crossed
+
+    # The sale as get_sale loads it, from what was just written: no statement to read it back.
+    customer = await session.get(Customer, customer_id) if customer_id is not None else None
+    for name, value in (
+        ("lines", lines),
+        ("payments", recorded_payments),
+        ("discounts", sorted(discounts, key=lambda d: d.id)),
+        ("refunds", []),
+        ("cashier", cashier),
+        ("customer", customer),
+    ):
+        set_committed_value(sale, name, value)
+    return sale, crossed
 
 
 async def recorded_sale(session: AsyncSession, *, cart_id: int, version: int) -> Sale | None:
@@ -645,7 +660,7 @@ async def sell(
     parts = _check_payments(parts, total_minor, currency, mismatch=InvalidInput)
 
     key = f"api:{uuid.uuid4().hex}"
-    crossed = await _record_sale(
+    recorded, crossed = await _record_sale(
         session,
         quote=quote,
         cashier=cashier,
@@ -657,8 +672,6 @@ async def sell(
         default_low_stock_threshold=default_low_stock_threshold,
         loyalty_earn_bp=loyalty_earn_bp,
     )
-    recorded = await _sale_by_key(session, key)
-    assert recorded is not None
     for discount_row in recorded.discounts:
         what = "the cart" if discount_row.sale_line_id is None else f"line #{discount_row.sale_line_id}"
         how = (

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import pricing
-from db.models import CartLine, Discount, Product
-from db.taxes import rates_for, tax_breakdown
+from db.models import CartLine, Category, Discount, Product
+from db.taxes import RateSnapshot, rate_picker, rates_for, tax_breakdown
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,13 @@ async def quote_items(
     prices_include_tax: bool,
     line_discounts: dict[int, Discount] | None = None,
     cart_discount: Discount | None = None,
+    rates: dict[int, RateSnapshot] | None = None,
 ) -> Quote:
-    """Price ``items`` with each product's rate now and the given discounts (by product id)."""
+    """Price ``items`` with each product's rate now (``rates`` when the caller read them with the
+    items) and the given discounts (by product id)."""
     line_discounts = line_discounts or {}
-    rates = await rates_for(session, [item.product_id for item in items])
+    if rates is None:
+        rates = await rates_for(session, [item.product_id for item in items])
     inputs = [
         pricing.LineIn(
             unit_price_minor=item.price_minor,
@@ -100,22 +103,47 @@ async def quote_items(
     return Quote(lines=lines, cart=priced, cart_discount=cart_discount, line_discounts=line_discounts)
 
 
-async def quote_cart(session: AsyncSession, *, cart_id: int, prices_include_tax: bool) -> Quote:
-    """Price the cart's lines (in the order they were added) with today's prices, rates and discounts."""
-    rows = (
+async def cart_rows(session: AsyncSession, *, cart_id: int) -> Sequence[Row[Any]]:
+    """The cart's lines in the order they were added, each with what pricing and the cart's
+    screen need of its product (price, stock, archived, its own and its category's rate ids), in
+    one statement."""
+    return (
         await session.execute(
-            select(CartLine.id, CartLine.product_id, CartLine.quantity, Product.name, Product.sku, Product.price_minor)
+            select(
+                CartLine.id,
+                CartLine.product_id,
+                CartLine.quantity,
+                Product.name,
+                Product.sku,
+                Product.price_minor,
+                Product.stock,
+                Product.archived,
+                Product.tax_rate_id,
+                Category.tax_rate_id.label("category_rate_id"),
+            )
             .join(Product, Product.id == CartLine.product_id)
+            .outerjoin(Category, Category.id == Product.category_id)
             .where(CartLine.cart_id == cart_id)
             .order_by(CartLine.id)
         )
     ).all()
+
+
+async def quote_cart(
+    session: AsyncSession, *, cart_id: int, prices_include_tax: bool, rows: Sequence[Row[Any]] | None = None
+) -> Quote:
+    """Price the cart's lines (in the order they were added) with today's prices, rates and
+    discounts; ``rows`` are its cart_rows when the caller has read them already."""
+    if rows is None:
+        rows = await cart_rows(session, cart_id=cart_id)
     discounts = list((await session.scalars(select(Discount).where(Discount.cart_id == cart_id))).all())
     by_line = {d.cart_line_id: d for d in discounts if d.cart_line_id is not None}
+    pick = await rate_picker(session) if rows else None
     return await quote_items(
         session,
         [QuoteItem(row.product_id, row.quantity, row.name, row.sku, row.price_minor) for row in rows],
         prices_include_tax=prices_include_tax,
         line_discounts={row.product_id: by_line[row.id] for row in rows if row.id in by_line},
         cart_discount=next((d for d in discounts if d.cart_line_id is None), None),
+        rates={row.product_id: pick(row.tax_rate_id, row.category_rate_id) for row in rows} if pick else {},
     )

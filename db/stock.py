@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Update, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -31,14 +32,15 @@ class StockRow:
 
 def effective_threshold(product: Product, default: int) -> int:
     """The product's own low-stock threshold, or the store's default."""
-    return product.low_stock_threshold if product.low_stock_threshold is not None else default
+    return threshold_or_default(product.low_stock_threshold, default)
 
 
-async def change_stock(session: AsyncSession, *, product_id: int, delta: int, only_active: bool = False) -> bool:
-    """``stock += delta`` in SQL unless it would go below zero (or, with only_active, if archived).
+def threshold_or_default(own: int | None, default: int) -> int:
+    return own if own is not None else default
 
-    Returns whether the row changed. The caller must write the StockMovement for it.
-    """
+
+def _stock_change(product_id: int, delta: int, *, only_active: bool) -> Update:
+    """``stock += delta`` unless it would go below zero (or, with only_active, if archived)."""
     if delta == 0:
         raise ValueError("a stock change of zero")
     statement = update(Product).where(Product.id == product_id)
@@ -46,9 +48,34 @@ async def change_stock(session: AsyncSession, *, product_id: int, delta: int, on
         statement = statement.where(Product.stock >= -delta)
     if only_active:
         statement = statement.where(Product.archived.is_(False))
-    statement = statement.values(stock=Product.stock + delta).execution_options(synchronize_session=False)
-    result = await session.execute(statement)
+    return statement.values(stock=Product.stock + delta).execution_options(synchronize_session=False)
+
+
+async def change_stock(session: AsyncSession, *, product_id: int, delta: int, only_active: bool = False) -> bool:
+    """``stock += delta`` in SQL unless it would go below zero (or, with only_active, if archived).
+
+    Returns whether the row changed. The caller must write the StockMovement for it.
+    """
+    result = await session.execute(_stock_change(product_id, delta, only_active=only_active))
     return result.rowcount == 1
+
+
+class StockLeft(NamedTuple):
+    stock: int
+    low_stock_threshold: int | None
+    low_stock_alerted: bool
+
+
+async def take_stock(session: AsyncSession, *, product_id: int, quantity: int) -> StockLeft | None:
+    """Sell ``quantity`` of an active product as change_stock does, in the same statement reading
+    back what the low-stock check needs (the stock left, the threshold, the alert flag); None,
+    nothing changed, when there is not enough or it is archived. The row stays locked until the
+    commit, so a concurrent sale of the product sees the alert flag this transaction sets."""
+    statement = _stock_change(product_id, -quantity, only_active=True).returning(
+        Product.stock, Product.low_stock_threshold, Product.low_stock_alerted
+    )
+    row = (await session.execute(statement)).one_or_none()
+    return StockLeft(*row) if row is not None else None
 
 
 async def move_stock(

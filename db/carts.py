@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Row, and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.catalog import MAX_QTY, get_or_add, is_row_id, require_int
@@ -148,37 +148,51 @@ async def quantity_in_cart(session: AsyncSession, *, chat_id: int, product_id: i
     return quantity or 0
 
 
-async def _product_for_line(session: AsyncSession, product_id: int, quantity: int) -> None:
-    """Refuse unless ``quantity`` of the product may sit on a cart line."""
+async def _line_to_put(session: AsyncSession, cart: Cart, product_id: int) -> Row[Any]:
+    """(the cart's line of the product or None, the product's name, stock, archived), read in one
+    statement; NotFound when there is no such product."""
     if not is_row_id(product_id):
         raise NotFound(f"No product #{product_id}.")
-    product = (
-        await session.execute(select(Product.name, Product.stock, Product.archived).where(Product.id == product_id))
+    found = (
+        await session.execute(
+            select(CartLine, Product.name, Product.stock, Product.archived)
+            .select_from(Product)
+            .outerjoin(CartLine, and_(CartLine.product_id == Product.id, CartLine.cart_id == cart.id))
+            .where(Product.id == product_id)
+        )
     ).one_or_none()
-    if product is None:
+    if found is None:
         raise NotFound(f"No product #{product_id}.")
-    if product.archived:
-        raise InvalidInput(f"“{product.name}” is archived and no longer for sale.")
+    return found
+
+
+def _check_quantity(name: str, stock: int, archived: bool, quantity: int) -> None:
+    if archived:
+        raise InvalidInput(f"“{name}” is archived and no longer for sale.")
     if quantity > MAX_QTY:
         raise InvalidInput(f"At most {MAX_QTY} of one product per sale.")
-    if product.stock <= 0:
-        raise InvalidInput(f"“{product.name}” is out of stock.")
-    if quantity > product.stock:
-        raise InvalidInput(f"Only {product.stock} of “{product.name}” in stock.")
+    if stock <= 0:
+        raise InvalidInput(f"“{name}” is out of stock.")
+    if quantity > stock:
+        raise InvalidInput(f"Only {stock} of “{name}” in stock.")
 
 
 async def _line(session: AsyncSession, cart: Cart, product_id: int) -> CartLine | None:
     return await session.scalar(select(CartLine).where(CartLine.cart_id == cart.id, CartLine.product_id == product_id))
 
 
-async def _put_line(
-    session: AsyncSession, cart: Cart, line: CartLine | None, product_id: int, quantity: int
-) -> CartView:
-    await _product_for_line(session, product_id, quantity)
+async def _put_line(session: AsyncSession, cart: Cart, product_id: int, *, add: int = 0, qty: int = 0) -> CartView:
+    """Set the product's line to ``qty``, or to what it holds plus ``add``; the cart after."""
+    line, name, stock, archived = await _line_to_put(session, cart, product_id)
+    if add:
+        qty = (line.quantity if line is not None else 0) + add
+    elif line is not None and line.quantity == qty:
+        return await get_cart_view(session, chat_id=cart.chat_id, cart=cart)
+    _check_quantity(name, stock, archived, qty)
     if line is None:
-        session.add(CartLine(cart_id=cart.id, product_id=product_id, quantity=quantity))
+        session.add(CartLine(cart_id=cart.id, product_id=product_id, quantity=qty))
     else:
-        line.quantity = quantity
+        line.quantity = qty
     await bump(session, cart)
     return await get_cart_view(session, chat_id=cart.chat_id, cart=cart)
 
@@ -186,9 +200,7 @@ async def _put_line(
 async def add_item(session: AsyncSession, *, chat_id: int, product_id: int, qty: int = 1) -> CartView:
     """Add ``qty`` of a product, on top of what the cart already holds of it."""
     qty = require_int(qty, "The quantity", lo=1, hi=MAX_QTY)
-    cart = await locked_cart(session, chat_id)
-    line = await _line(session, cart, product_id)
-    return await _put_line(session, cart, line, product_id, (line.quantity if line else 0) + qty)
+    return await _put_line(session, await locked_cart(session, chat_id), product_id, add=qty)
 
 
 async def set_quantity(session: AsyncSession, *, chat_id: int, product_id: int, qty: int) -> CartView:
@@ -196,11 +208,7 @@ async def set_quantity(session: AsyncSession, *, chat_id: int, product_id: int, 
     qty = require_int(qty, "The quantity", lo=0, hi=MAX_QTY)
     if qty == 0:
         return await remove_line(session, chat_id=chat_id, product_id=product_id)
-    cart = await locked_cart(session, chat_id)
-    line = await _line(session, cart, product_id)
-    if line is not None and line.quantity == qty:
-        return await get_cart_view(session, chat_id=cart.chat_id, cart=cart)
-    return await _put_line(session, cart, line, product_id, qty)
+    return await _put_line(session, await locked_cart(session, chat_id), product_id, qty=qty)
 
 
 async def remove_line(session: AsyncSession, *, chat_id: int, product_id: int) -> CartView:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -361,43 +361,58 @@ async def _record_sale(
         for part in parts
     ]
     session.add_all(recorded_payments)
-    lines, discounts = [], []
-    for row in items:
-        line = SaleLine(
-            sale_id=sale.id,
-            product_id=row.product_id,
-            product_name=row.name,
-            sku=row.sku,
-            unit_price_minor=row.unit_price_minor,
-            quantity=row.quantity,
-            line_total_minor=row.priced.total_minor,
-            line_discount_minor=row.priced.line_discount_minor,
-            cart_discount_minor=row.priced.cart_discount_minor,
-            tax_name=row.tax_name,
-            tax_rate_bp=row.priced.rate_bp,
-            tax_minor=row.priced.tax_minor,
-        )
-        lines.append(line)
-        session.add(line)
+    # The lines and their stock movements each in one statement (a multi-row INSERT). The lines
+    # come back in any order; one per product, they are put back in the receipt's by product.
+    written = {
+        line.product_id: line
+        for line in (
+            await session.scalars(
+                insert(SaleLine).returning(SaleLine),
+                [
+                    {
+                        "sale_id": sale.id,
+                        "product_id": row.product_id,
+                        "product_name": row.name,
+                        "sku": row.sku,
+                        "unit_price_minor": row.unit_price_minor,
+                        "quantity": row.quantity,
+                        "line_total_minor": row.priced.total_minor,
+                        "line_discount_minor": row.priced.line_discount_minor,
+                        "cart_discount_minor": row.priced.cart_discount_minor,
+                        "tax_name": row.tax_name,
+                        "tax_rate_bp": row.priced.rate_bp,
+                        "tax_minor": row.priced.tax_minor,
+                    }
+                    for row in items
+                ],
+            )
+        ).all()
+    }
+    assert len(written) == len(items), "a sale has one line per product"
+    lines = [written[row.product_id] for row in items]
+    await session.execute(
+        insert(StockMovement),
+        [
+            {
+                "product_id": row.product_id,
+                "quantity": -row.quantity,
+                "reason": MovementReason.SALE,
+                "sale_id": sale.id,
+                "staff_id": cashier.id,
+                "note": f"sale #{number}",
+            }
+            for row in items
+        ],
+    )
+    discounts = []
+    for row, line in zip(items, lines, strict=True):
         discount = quote.line_discounts.get(row.product_id)
         if discount is not None:
-            await session.flush()
             discount.sale_id, discount.sale_line_id = sale.id, line.id
             discount.cart_id, discount.cart_line_id = None, None
             discount.applied_minor = row.priced.line_discount_minor
             session.add(discount)  # new when the sale was asked for in one go (sell)
             discounts.append(discount)
-    session.add_all(
-        StockMovement(
-            product_id=row.product_id,
-            quantity=-row.quantity,
-            reason=MovementReason.SALE,
-            sale_id=sale.id,
-            staff_id=cashier.id,
-            note=f"sale #{number}",
-        )
-        for row in items
-    )
     if quote.cart_discount is not None:
         quote.cart_discount.sale_id, quote.cart_discount.cart_id = sale.id, None
         quote.cart_discount.applied_minor = quote.cart.cart_discount_minor

@@ -32,6 +32,7 @@ class Database:
     backend: str  # "sqlite" or "postgres"
     engine: AsyncEngine
     factory: SessionFactory
+    where: str = ""  # the SQLite file, or the PostgreSQL schema (for a raw driver's connection)
 
 
 def backends(only: str | None = None) -> list[str]:
@@ -58,7 +59,7 @@ async def database(backend: str) -> AsyncIterator[Database]:
             try:
                 async with engine.begin() as conn:
                     await conn.run_sync(Base.metadata.create_all)
-                yield Database(backend, engine, make_session_factory(engine))
+                yield Database(backend, engine, make_session_factory(engine), str(Path(tmp) / "bench.db"))
             finally:
                 await engine.dispose()
         return
@@ -77,7 +78,7 @@ async def database(backend: str) -> AsyncIterator[Database]:
     try:
         async with engine.begin() as conn:
             await conn.run_sync(Base.metadata.create_all)
-        yield Database(backend, engine, make_session_factory(engine))
+        yield Database(backend, engine, make_session_factory(engine), schema)
     finally:
         await engine.dispose()
         async with admin.begin() as conn:

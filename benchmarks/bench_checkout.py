@@ -36,12 +36,26 @@ product with 5 in stock at once) sells exactly 2 carts' worth and refuses the re
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import sys
 
 from sqlalchemy import func, select
 
-from benchmarks._common import Database, backends, database, machine, median, now, parser, print_table, progress, ratio
+from benchmarks._common import (
+    POSTGRES_URL_ENV,
+    Database,
+    backends,
+    database,
+    machine,
+    median,
+    now,
+    parser,
+    print_table,
+    progress,
+    ratio,
+)
+from benchmarks.raw_sale import PostgresSales, SqliteSales
 from db import carts, catalog, checkout, ledger, staff
 from db.engine import transaction
 from db.errors import OutOfStock
@@ -163,24 +177,86 @@ async def verify(db: Database, cashier: Staff, expected_sales: int) -> list[tupl
     ]
 
 
+class Raw:
+    """The same sales with the bare driver (benchmarks/raw_sale.py), one chat, on the same database."""
+
+    CHAT = 850_000
+
+    def __init__(self, db: Database, driver, cart_id: int, version: int) -> None:
+        self.db, self.driver, self.cart_id, self.version = db, driver, cart_id, version
+
+    @classmethod
+    async def open(cls, db: Database) -> Raw:
+        async with transaction(db.factory) as session:
+            cart = await carts.get_or_create_cart(session, chat_id=cls.CHAT)
+        if db.backend == "sqlite":
+            driver = SqliteSales(db.where)
+        else:
+            driver = await PostgresSales.connect(os.environ[POSTGRES_URL_ENV], db.where)
+        return cls(db, driver, cart.id, cart.version)
+
+    async def run(self, sales: int, cashier: Staff, ids: list[int], rep: int) -> float:
+        rng = random.Random(rep)
+        sqlite = self.db.backend == "sqlite"
+        start = now()
+        for n in range(sales):
+            for product_id in rng.sample(ids, LINES):
+                qty = rng.randint(1, 3)
+                if sqlite:
+                    self.driver.add(self.cart_id, product_id, qty)
+                else:
+                    await self.driver.add(self.cart_id, product_id, qty)
+                self.version += 1
+            key = f"raw:{rep}:{n}:{self.version}"
+            args = (self.cart_id, self.version, cashier.id, self.CHAT, key)
+            if sqlite:
+                self.driver.checkout(*args)
+            else:
+                await self.driver.checkout(*args)
+            self.version += 1
+        return now() - start
+
+    async def close(self) -> None:
+        if self.db.backend == "sqlite":
+            self.driver.close()
+        else:
+            await self.driver.close()
+
+
 async def bench(backend: str, sales: int, reps: int) -> dict[str, object]:
     async with database(backend) as db:
         cashier, ids = await seed(db)
-        # Warm-up (not timed): pool connections, statement caches.
-        await sequential(db, CHATS, cashier, ids, rep=-1)
-        await concurrent(db, CHATS, cashier, ids, rep=-1)
-        total = 2 * CHATS
-        seq, conc = [], []
-        for rep in range(reps):
-            done = progress(f"{backend} repetition {rep + 1}/{reps}")
-            order = (sequential, concurrent) if rep % 2 == 0 else (concurrent, sequential)
-            for run in order:
-                elapsed = await run(db, sales, cashier, ids, rep)
-                (seq if run is sequential else conc).append(sales / elapsed)
-                total += sales
-            done()
+        raw = await Raw.open(db)
+        try:
+            # Warm-up (not timed): pool connections, statement caches.
+            await sequential(db, CHATS, cashier, ids, rep=-1)
+            await concurrent(db, CHATS, cashier, ids, rep=-1)
+            await raw.run(CHATS, cashier, ids, rep=-1)
+            total = 3 * CHATS
+            seq, conc, bare = [], [], []
+            for rep in range(reps):
+                done = progress(f"{backend} repetition {rep + 1}/{reps}")
+                runs = [
+                    (seq, lambda rep=rep: sequential(db, sales, cashier, ids, rep)),
+                    (conc, lambda rep=rep: concurrent(db, sales, cashier, ids, rep)),
+                    (bare, lambda rep=rep: raw.run(sales, cashier, ids, rep)),
+                ]
+                for into, run in runs[rep % 3 :] + runs[: rep % 3]:  # rotate: load hits each alike
+                    into.append(sales / await run())
+                    total += sales
+                done()
+        finally:
+            await raw.close()
         checks = await verify(db, cashier, total)
-    return {"seq": median(seq), "conc": median(conc), "seq_all": seq, "conc_all": conc, "checks": checks}
+    return {
+        "seq": median(seq),
+        "conc": median(conc),
+        "raw": median(bare),
+        "seq_all": seq,
+        "conc_all": conc,
+        "raw_all": bare,
+        "checks": checks,
+    }
 
 
 async def main() -> int:
@@ -202,6 +278,20 @@ async def main() -> int:
         "Sales per second (median)",
         ["backend", "sequential", f"{CHATS} chats", "concurrent/sequential", "all runs (seq | conc)"],
         rows,
+    )
+    print_table(
+        "One chat: a full sale through db/ vs the same writes with the bare driver (benchmarks/raw_sale.py)",
+        ["backend", "db/ sales/s", "bare driver sales/s", "db/ ÷ driver (goal ≥0.25 SQLite, ≥0.5 PG)", "runs"],
+        [
+            [
+                backend,
+                f"{r['seq']:.1f}",
+                f"{r['raw']:.1f}",
+                f"{ratio(r['seq'], r['raw']):.2f}",
+                ", ".join(f"{x:.0f}" for x in r["raw_all"]),
+            ]
+            for backend, r in results.items()
+        ],
     )
     if "postgres" in results and "sqlite" in results:
         pg, lite = results["postgres"], results["sqlite"]

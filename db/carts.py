@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.catalog import MAX_QTY, get_or_add, is_row_id, require_int
 from db.errors import InvalidInput, NotFound
-from db.models import Cart, CartLine, Customer, Discount, Product
-from db.quote import cart_rows, quote_cart
+from db.models import Cart, CartLine, Category, Customer, Discount, Product
+from db.quote import cart_row_columns, cart_rows, quote_cart
 
 _MAX_CHAT_ID = 2**63 - 1
 
@@ -99,8 +99,9 @@ async def get_cart_view(
     customer would pay now (priced by db.quote, as checkout prices it). ``cart``: the chat's cart
     row when the caller holds it fresh (read or locked in this transaction)."""
     if cart is None:
-        cart = await get_or_create_cart(session, chat_id=chat_id)
-    rows = await cart_rows(session, cart_id=cart.id)
+        cart, rows = await _cart_with_rows(session, chat_id)
+    else:
+        rows = await cart_rows(session, cart_id=cart.id)
     quote = await quote_cart(session, cart_id=cart.id, prices_include_tax=prices_include_tax, rows=rows)
     priced = {line.product_id: line.priced for line in quote.lines}
     lines = [
@@ -133,6 +134,25 @@ async def get_cart_view(
         tax_minor=quote.cart.tax_minor,
         prices_include_tax=prices_include_tax,
     )
+
+
+async def _cart_with_rows(session: AsyncSession, chat_id: int) -> tuple[Cart, list[Row[Any]]]:
+    """The chat's cart (created on first use) and its cart_rows, read in one statement."""
+    chat_id = check_chat_id(chat_id)
+    found = (
+        await session.execute(
+            select(Cart, *cart_row_columns())
+            .outerjoin(CartLine, CartLine.cart_id == Cart.id)
+            .outerjoin(Product, Product.id == CartLine.product_id)
+            .outerjoin(Category, Category.id == Product.category_id)
+            .where(Cart.chat_id == chat_id)
+            .order_by(CartLine.id)
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    if not found:
+        return await get_or_create_cart(session, chat_id=chat_id), []
+    return found[0].Cart, [row for row in found if row.id is not None]
 
 
 async def quantity_in_cart(session: AsyncSession, *, chat_id: int, product_id: int) -> int:

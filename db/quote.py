@@ -103,24 +103,28 @@ async def quote_items(
     return Quote(lines=lines, cart=priced, cart_discount=cart_discount, line_discounts=line_discounts)
 
 
+def cart_row_columns() -> list[Any]:
+    """What cart_rows reads of each line: the line, and what pricing and the cart's screen need of
+    its product (price, stock, archived, its own and its category's rate ids)."""
+    return [
+        CartLine.id,
+        CartLine.product_id,
+        CartLine.quantity,
+        Product.name,
+        Product.sku,
+        Product.price_minor,
+        Product.stock,
+        Product.archived,
+        Product.tax_rate_id,
+        Category.tax_rate_id.label("category_rate_id"),
+    ]
+
+
 async def cart_rows(session: AsyncSession, *, cart_id: int) -> Sequence[Row[Any]]:
-    """The cart's lines in the order they were added, each with what pricing and the cart's
-    screen need of its product (price, stock, archived, its own and its category's rate ids), in
-    one statement."""
+    """The cart's lines in the order they were added (cart_row_columns), in one statement."""
     return (
         await session.execute(
-            select(
-                CartLine.id,
-                CartLine.product_id,
-                CartLine.quantity,
-                Product.name,
-                Product.sku,
-                Product.price_minor,
-                Product.stock,
-                Product.archived,
-                Product.tax_rate_id,
-                Category.tax_rate_id.label("category_rate_id"),
-            )
+            select(*cart_row_columns())
             .join(Product, Product.id == CartLine.product_id)
             .outerjoin(Category, Category.id == Product.category_id)
             .where(CartLine.cart_id == cart_id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-import phonenumbers
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +28,8 @@ class CustomerHistory(NamedTuple):
 def normalise_phone(text: str, default_region: str | None = None) -> str:
     """A phone number in E.164 ("+442079460958"); without a region it must start with "+"."""
     raw = clean_text(text, "The phone number", max_len=40)
+    import phonenumbers  # the first phone number imports it (~10 ms), not start-up
+
     try:
         number = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException:

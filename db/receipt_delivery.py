@@ -6,13 +6,13 @@ a short socket timeout, and meant for a thread (`asyncio.to_thread`); each failu
 before, and stays recorded whatever the printer or the mail server does.
 
 python-escpos is imported when a receipt is printed, never at start-up (tests/test_startup.py).
-The mail goes out with the standard library (smtplib, email.message).
+The mail goes out with the standard library (email.message, and smtplib imported when a mail is
+sent).
 """
 
 from __future__ import annotations
 
 import logging
-import smtplib
 import ssl
 from collections.abc import Sequence
 from email.message import EmailMessage
@@ -74,6 +74,8 @@ def send_mail(smtp_url: str, message: EmailMessage, *, timeout: float = MAIL_TIM
     url = urlparse(smtp_url)
     host, port = url.hostname or "", url.port or _SMTP_PORTS.get(url.scheme, 25)
     where = f"{host}:{port}"
+    import smtplib  # only an e-mailed receipt needs it: imported here, not at start-up
+
     try:
         if url.scheme == "smtps":
             client: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())

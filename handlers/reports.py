@@ -18,7 +18,7 @@ from db import checkout as checkout_db
 from db import customers as customers_db
 from db import exports, money_report
 from db import reports as reports_db
-from db.charts import revenue_chart_png
+from db.charts import chart_args, revenue_chart_from
 from db.errors import InvalidInput, PosError
 from db.models import Customer, Role, Sale, SaleStatus
 from db.periods import Period, parse_period, period_for_days
@@ -108,7 +108,10 @@ async def report(update: Update, context: PosContext) -> None:
         return
     await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_PHOTO)
     title = f"Revenue per day, {period.label}"
-    chart = await asyncio.to_thread(revenue_chart_png, summary.by_day, currency=context.currency, title=title)
+    # In the worker process: matplotlib holds the GIL for most of a chart, a thread would still
+    # make every other chat wait in turns with it.
+    days, revenues = chart_args(summary.by_day)
+    chart = await context.workers.run(revenue_chart_from, days, revenues, currency=context.currency, title=title)
     caption = lines(esc(clip(title, MAX_CAPTION - 100)), "Download the sales of the period:")
     await context.bot.send_photo(chat.id, chart, caption=caption, reply_markup=_export_keyboard(period))
 

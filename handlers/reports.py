@@ -1,12 +1,12 @@
 """The manager's reports: /report with its chart and exports, /sale, /refund and /history.
 
-Charts and spreadsheets are CPU work: they run in a worker thread (asyncio.to_thread) so the
-event loop keeps serving other chats, and the per-chat processor keeps this chat's updates in order.
+Charts and spreadsheets are CPU work: they run in the worker process (handlers/workers.py), which
+neither holds the event loop nor takes the GIL from it, so other chats keep being served; the
+per-chat processor keeps this chat's updates in order.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import date
 
@@ -139,8 +139,10 @@ async def export_button(update: Update, context: PosContext) -> None:
         await send(update, context, f"No sales to export for {esc(period.label)}.")
         return
     await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_DOCUMENT)
-    make = exports.to_csv if kind == "csv" else exports.to_xlsx
-    content = await asyncio.to_thread(make, rows, tz=context.tz, currency=context.currency)
+    # In the worker process, as the chart: openpyxl and the csv writer are pure Python.
+    content = await context.workers.run(
+        exports.export_file, kind, exports.export_args(rows), tz=context.tz.key, currency=context.currency
+    )
     span = period.first_day.isoformat() + ("" if period.first_day == period.last_day else f"_{period.last_day}")
     await context.bot.send_document(
         chat.id,

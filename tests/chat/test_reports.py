@@ -374,18 +374,37 @@ async def test_the_chart_is_drawn_in_a_worker_process_from_plain_data(shop, mana
     assert len(pids) == 1 and os.getpid() not in pids  # one worker, reused by the second chart
 
 
-async def test_exports_are_made_in_a_worker_thread(manager, week, monkeypatch):
-    threads = []
-    for name in ("to_csv", "to_xlsx"):
-        make = getattr(exports, name)
-
-        def recorded(*args, _make=make, **kwargs):
-            threads.append(threading.current_thread())
-            return _make(*args, **kwargs)
-
-        monkeypatch.setattr(exports, name, recorded)
+async def test_exports_are_made_by_the_workers_from_plain_data(shop, manager, week):
+    """CSV and Excel files are made off the event loop, by the Application's workers (the real
+    ones: the files read back right in the tests above), and are sent plain tuples."""
     await manager.send(WEEK)
+    held = shop.application.bot_data["services"].workers = HeldWorkers()
+    held.release.set()
+    sent = []
+    run = held.run
+
+    async def recorded(fn, /, *args, **kwargs):
+        sent.append((fn, args, kwargs))
+        return await run(fn, *args, **kwargs)
+
+    held.run = recorded
     await manager.tap("CSV")
     await manager.tap("Excel")
-    assert len(threads) == 2 and threading.main_thread() not in threads
+    assert [(fn, args[0]) for fn, args, _ in sent] == [(exports.export_file, "csv"), (exports.export_file, "xlsx")]
+    for _, (_, rows), kwargs in sent:
+        assert rows and all(type(row) is tuple for row in rows)
+        assert kwargs == {"tz": "Europe/Berlin", "currency": "USD"}
     assert len(manager.documents) == 2
+
+
+async def test_a_file_being_made_does_not_hold_up_another_chat(shop, manager, cashier, week):
+    await manager.send(WEEK)
+    held = shop.application.bot_data["services"].workers = HeldWorkers()
+    export = asyncio.create_task(manager.tap("Excel"))
+    await asyncio.wait_for(held.started.wait(), 30)
+    await cashier.send("/help")
+    assert "Your commands (cashier)" in cashier.text
+    assert manager.documents == [] and not held.release.is_set()  # the file is still being made
+    held.release.set()
+    await export
+    assert len(manager.documents) == 1

@@ -17,6 +17,7 @@ import asyncio
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Any, TypeVar
 
@@ -31,7 +32,15 @@ class Workers:
 
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor(), partial(fn, *args, **kwargs))
+        pool = self._executor()
+        try:
+            return await loop.run_in_executor(pool, partial(fn, *args, **kwargs))
+        except BrokenProcessPool:
+            # The worker died (killed, out of memory): this job fails, the next one starts a new worker.
+            if self._pool is pool:
+                self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:  # created by the first job: a bot that never draws starts no process

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
 
 from bot.app import build_application, shutdown
 from db.settings import Settings
@@ -22,6 +26,17 @@ async def test_jobs_run_in_one_spawned_process_that_is_reused_until_shut_down():
     await workers.shutdown()  # twice is harmless
     again = await workers.run(os.getpid)  # a job after a shutdown starts a new worker
     assert again not in (first, os.getpid())
+    await workers.shutdown()
+
+
+async def test_a_worker_that_died_is_replaced_by_the_next_job():
+    workers = Workers()
+    pid = await workers.run(os.getpid)
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(BrokenProcessPool):
+        await workers.run(os.getpid)  # in flight or refused: the pool is broken either way
+    again = await workers.run(os.getpid)
+    assert again not in (pid, os.getpid())
     await workers.shutdown()
 
 

@@ -9,13 +9,19 @@ application.process_update(update))``.
 
 Measured (latency of one /cart, from handing the update over until the reply is sent):
 
-  (a) alone            the cashier's /cart with nothing else running (median of ``--carts``);
+  (a) alone            the cashier's /cart with nothing else running (``--carts`` in all, taken in
+                       batches before each of b–e, so that the baseline sees the same machine load);
   (b) during /report   the manager sends the report (SQL summary, text, chart rendered off the
                        event loop, photo) and the cashier keeps sending /cart, one after the
                        other, until the report is done; ``--reps`` reports, all /carts counted;
   (c) serial           the same as (b) with a PerChatUpdateProcessor(max_concurrent_updates=1),
                        i.e. one update at a time for the whole bot: the cashier waits for the
                        manager's report.
+  (d) chart, thread    the cashier's /cart again and again while the month's chart alone is drawn
+                       (no SQL), ``3 × --reps`` charts, in a worker thread (asyncio.to_thread: how
+                       the bot drew it before the worker process);
+  (e) chart, process   the same, drawn by the Application's worker process (handlers/workers.py),
+                       as /report draws it. d and e isolate the chart from the report's SQL.
 
 Ratios
   b/a                  what a running report costs the cashier. Goal: p90 ≤ 1.5 and worst ≤ 5.
@@ -23,6 +29,8 @@ Ratios
                        holds the event loop (or the GIL) is a step the cashier waits for.
   c/a                  what it would cost without per-chat concurrency: about the report's whole
                        duration, every time.
+  d/a, e/a             what the chart alone costs the cashier, drawn in a thread (sharing the GIL)
+                       and in the worker process (sharing only the CPUs).
 Median, 90th percentile and worst are shown; the worst is one sample and the noisiest (on a busy
 machine the OS scheduler alone can add tens of ms to any single call).
 A regression is b/a approaching c/a, i.e. the cashier waiting for whole reports again (the
@@ -41,6 +49,8 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
 from typing import Any
 
 from telegram import Update
@@ -64,6 +74,7 @@ from benchmarks.shop_data import ADMIN_ID, CASHIER_ID, CURRENCY, MANAGER_ID, MON
 from bot.processor import PerChatUpdateProcessor
 from bot.testing.chat import FakeShop
 from db import carts
+from db.charts import revenue_chart_from
 from db.engine import transaction
 from db.settings import Settings
 
@@ -135,6 +146,29 @@ async def during_reports(
     return carts_, reports
 
 
+async def during_charts(
+    processor: BaseUpdateProcessor, application: Application, draw: Callable[[], Awaitable[bytes]], charts: int
+) -> list[float]:
+    """/cart after /cart while each of ``charts`` charts is drawn by ``draw``."""
+    carts_ = []
+    for _ in range(charts):
+        chart = asyncio.create_task(draw())
+        await asyncio.sleep(0)
+        while True:
+            carts_.append(await feed(processor, application, CASHIER_ID, "/cart"))
+            if chart.done():
+                break
+        assert (await chart).startswith(b"\x89PNG")
+    return carts_
+
+
+def month_chart() -> tuple[list[date], list[int], dict[str, str]]:
+    """The month's chart as /report draws it: 30 days, revenues of the shop's size."""
+    days = [MONTH.first_day + timedelta(days=i) for i in range((MONTH.last_day - MONTH.first_day).days + 1)]
+    revenues = [1_200_000 + 97_000 * (i % 7) for i in range(len(days))]
+    return days, revenues, {"currency": CURRENCY, "title": f"Revenue per day, {MONTH.label}"}
+
+
 async def bench(backend: str, reps: int, n_carts: int) -> dict[str, Any]:
     async with shop_data.shop(backend) as db:
         await fill_cart(db)
@@ -149,9 +183,28 @@ async def bench(backend: str, reps: int, n_carts: int) -> dict[str, Any]:
             for _ in range(3):  # warm-up: imports, statement caches, matplotlib's first figure
                 await feed(per_chat, app, CASHIER_ID, "/cart")
             await feed(per_chat, app, MANAGER_ID, REPORT)
-            alone = [await feed(per_chat, app, CASHIER_ID, "/cart") for _ in range(n_carts)]
+            alone: list[float] = []
+
+            async def idle() -> None:
+                alone.extend([await feed(per_chat, app, CASHIER_ID, "/cart") for _ in range(-(-n_carts // 4))])
+
+            await idle()
             concurrent, reports = await during_reports(per_chat, app, reps)
+            await idle()
             serialised, serial_reports = await during_reports(serial, app, reps)
+            days, revenues, kwargs = month_chart()
+            workers = app.bot_data["services"].workers
+            await idle()
+            in_thread = await during_charts(
+                per_chat,
+                app,
+                lambda: asyncio.to_thread(revenue_chart_from, days, revenues, **kwargs),
+                3 * reps,
+            )
+            await idle()
+            in_process = await during_charts(
+                per_chat, app, lambda: workers.run(revenue_chart_from, days, revenues, **kwargs), 3 * reps
+            )
             done()
 
             errors = app.bot_data.get("recent_errors", [])
@@ -165,6 +218,8 @@ async def bench(backend: str, reps: int, n_carts: int) -> dict[str, Any]:
         "alone": alone,
         "concurrent": concurrent,
         "serial": serialised,
+        "chart_thread": in_thread,
+        "chart_process": in_process,
         "report": median(reports + serial_reports),
     }
 
@@ -184,6 +239,8 @@ async def main() -> int:
             ("(a) alone", "alone"),
             ("(b) during /report, per-chat", "concurrent"),
             ("(c) during /report, serial", "serial"),
+            ("(d) during a chart, thread", "chart_thread"),
+            ("(e) during a chart, process", "chart_process"),
         ):
             samples = r[key]
             p90, worst = percentile(samples, 90), max(samples)

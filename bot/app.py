@@ -94,5 +94,6 @@ async def startup(application: Application) -> None:
 
 async def shutdown(application: Application) -> None:
     services: Services = application.bot_data["services"]
+    await services.workers.shutdown()
     if services.owns_engine:
         await services.engine.dispose()

@@ -13,7 +13,6 @@ and a restarted process use the same path with a clock of their choosing. The bo
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import socket
@@ -26,7 +25,7 @@ from telegram.ext import Application
 
 from db import job_runs, reports
 from db import stock as stock_db
-from db.charts import revenue_chart_png
+from db.charts import chart_args, revenue_chart_from
 from db.engine import transaction
 from db.models import JobRunStatus
 from db.periods import Period, parse_period
@@ -150,8 +149,11 @@ async def _summary(application: Application, span: Period, *, title: str, chart:
     png = caption = None
     if chart and summary.sales_count:
         caption = f"Revenue per day, {span.label}"
-        # Matplotlib takes a noticeable moment: never on the event loop that serves the chats.
-        png = await asyncio.to_thread(revenue_chart_png, summary.by_day, currency=settings.currency, title=caption)
+        # Matplotlib takes a noticeable moment: in the worker process, never where the chats are served.
+        days, revenues = chart_args(summary.by_day)
+        png = await _services(application).workers.run(
+            revenue_chart_from, days, revenues, currency=settings.currency, title=caption
+        )
     await broadcast(application, text, photo=png, caption=esc(caption) if caption else None, chat_ids=chat_ids)
 
 

@@ -1,7 +1,8 @@
 """The revenue-per-day bar chart as PNG bytes: pure, no database.
 
 Matplotlib's object API on the Agg canvas, never pyplot: pyplot keeps global state and is not
-thread safe, and callers draw in a worker thread.
+thread safe. The bot draws in a worker process (handlers/workers.py) through revenue_chart_from,
+which takes plain data only.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
+from datetime import date
 
 from db.money import decimals, to_decimal
 from db.reports import DayStat
@@ -60,6 +62,21 @@ def revenue_chart_png(by_day: Sequence[DayStat], *, currency: str, title: str) -
     out = io.BytesIO()
     figure.savefig(out, format="png")
     return out.getvalue()
+
+
+def revenue_chart_from(days: Sequence[date], revenues_minor: Sequence[int], *, currency: str, title: str) -> bytes:
+    """revenue_chart_png from plain data (local days and their revenue in minor units): what a
+    worker process is sent, so nothing but dates, ints and strings is pickled."""
+    return revenue_chart_png(
+        [DayStat(day=day, count=0, revenue_minor=revenue) for day, revenue in zip(days, revenues_minor, strict=True)],
+        currency=currency,
+        title=title,
+    )
+
+
+def chart_args(by_day: Sequence[DayStat]) -> tuple[list[date], list[int]]:
+    """The plain data revenue_chart_from takes: the days and their revenues."""
+    return [day.day for day in by_day], [day.revenue_minor for day in by_day]
 
 
 def _no_mathtext(text: str) -> str:

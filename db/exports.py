@@ -1,6 +1,8 @@
 """Sale lines as CSV or Excel files: pure functions over db.reports.ExportRow, no database.
 
 openpyxl is imported inside to_xlsx: importing this module (the bot does, at start) stays cheap.
+The bot makes its files in a worker process (handlers/workers.py) through export_file, which takes
+plain data only (export_args).
 
 Times are shown in the store's time zone; money in major units with the currency's decimals.
 """
@@ -9,7 +11,9 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import datetime
+from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from db import csv_safe
@@ -32,6 +36,23 @@ def headers(*, tz: ZoneInfo, currency: str) -> list[str]:
         f"Unit price ({currency})",
         f"Line total ({currency})",
     ]
+
+
+EXPORT_KINDS = ("csv", "xlsx")
+_ROW_FIELDS = attrgetter(*(f.name for f in fields(ExportRow)))
+
+
+def export_args(rows: Sequence[ExportRow]) -> list[tuple]:
+    """The rows as plain tuples (ints, strings, datetimes) in ExportRow's field order: what a
+    worker process is sent for export_file."""
+    return [_ROW_FIELDS(row) for row in rows]
+
+
+def export_file(kind: str, rows: Sequence[tuple], *, tz: str, currency: str) -> bytes:
+    """to_csv ("csv") or to_xlsx ("xlsx") of rows given as export_args made them; ``tz`` is the
+    store's time zone name."""
+    make = {"csv": to_csv, "xlsx": to_xlsx}[kind]
+    return make([ExportRow(*row) for row in rows], tz=ZoneInfo(tz), currency=currency)
 
 
 def to_csv(rows: Sequence[ExportRow], *, tz: ZoneInfo, currency: str) -> bytes:

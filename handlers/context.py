@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -14,6 +14,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from db.engine import SessionFactory
 from db.models import Staff
 from db.settings import Settings
+from handlers.workers import Workers
 
 
 def update_key(update: Update) -> str:
@@ -32,6 +33,8 @@ class Services:
     session_factory: SessionFactory
     read_factory: SessionFactory  # sessions that only read: see db.engine.make_read_session_factory
     owns_engine: bool = True
+    # CPU work (charts, spreadsheets) in a worker process: see handlers/workers.py.
+    workers: Workers = field(default_factory=Workers)
 
 
 PENDING_QUANTITY = "pending_quantity"  # chat_data: what a number typed as the very next message sets
@@ -65,6 +68,10 @@ class PosContext(CallbackContext[ExtBot, dict, dict, dict]):
     @property
     def services(self) -> Services:
         return self.application.bot_data["services"]
+
+    @property
+    def workers(self) -> Workers:
+        return self.services.workers
 
     @property
     def settings(self) -> Settings:

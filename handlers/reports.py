@@ -1,12 +1,12 @@
 """The manager's reports: /report with its chart and exports, /sale, /refund and /history.
 
-Charts and spreadsheets are CPU work: they run in a worker thread (asyncio.to_thread) so the
-event loop keeps serving other chats, and the per-chat processor keeps this chat's updates in order.
+Charts and spreadsheets are CPU work: they run in the worker process (handlers/workers.py), which
+neither holds the event loop nor takes the GIL from it, so other chats keep being served; the
+per-chat processor keeps this chat's updates in order.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import date
 
@@ -18,7 +18,7 @@ from db import checkout as checkout_db
 from db import customers as customers_db
 from db import exports, money_report
 from db import reports as reports_db
-from db.charts import revenue_chart_png
+from db.charts import chart_args, revenue_chart_from
 from db.errors import InvalidInput, PosError
 from db.models import Customer, Role, Sale, SaleStatus
 from db.periods import Period, parse_period, period_for_days
@@ -108,7 +108,10 @@ async def report(update: Update, context: PosContext) -> None:
         return
     await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_PHOTO)
     title = f"Revenue per day, {period.label}"
-    chart = await asyncio.to_thread(revenue_chart_png, summary.by_day, currency=context.currency, title=title)
+    # In the worker process: matplotlib holds the GIL for most of a chart, a thread would still
+    # make every other chat wait in turns with it.
+    days, revenues = chart_args(summary.by_day)
+    chart = await context.workers.run(revenue_chart_from, days, revenues, currency=context.currency, title=title)
     caption = lines(esc(clip(title, MAX_CAPTION - 100)), "Download the sales of the period:")
     await context.bot.send_photo(chat.id, chart, caption=caption, reply_markup=_export_keyboard(period))
 
@@ -136,8 +139,10 @@ async def export_button(update: Update, context: PosContext) -> None:
         await send(update, context, f"No sales to export for {esc(period.label)}.")
         return
     await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_DOCUMENT)
-    make = exports.to_csv if kind == "csv" else exports.to_xlsx
-    content = await asyncio.to_thread(make, rows, tz=context.tz, currency=context.currency)
+    # In the worker process, as the chart: openpyxl and the csv writer are pure Python.
+    content = await context.workers.run(
+        exports.export_file, kind, exports.export_args(rows), tz=context.tz.key, currency=context.currency
+    )
     span = period.first_day.isoformat() + ("" if period.first_day == period.last_day else f"_{period.last_day}")
     await context.bot.send_document(
         chat.id,

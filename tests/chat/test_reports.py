@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import os
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import openpyxl
@@ -308,18 +309,33 @@ async def test_best_five_and_worst_by_number_of_sales(manager, session_factory):
     assert "Sales: 28 · Revenue: $140.00" in summary  # sum of k*k*1.00 for k = 1..7
 
 
-async def test_a_chart_being_drawn_does_not_hold_up_another_chat(manager, cashier, week, monkeypatch):
-    """The chart is drawn in a worker thread: while it is held, the cashier still gets answers."""
-    loop = asyncio.get_running_loop()
-    started, release = asyncio.Event(), threading.Event()
-    draw = reports_handlers.revenue_chart_png
+class HeldWorkers:
+    """Stands in for the worker process (handlers/workers.py): runs each job in a thread, held
+    until the test releases it, and records what it was asked to run."""
 
-    def held_chart(*args, **kwargs):
-        loop.call_soon_threadsafe(started.set)
-        release.wait(30)  # a safety net, not a timing: the test releases it below
-        return draw(*args, **kwargs)
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.started, self.release = asyncio.Event(), threading.Event()
+        self.jobs: list = []
 
-    monkeypatch.setattr(reports_handlers, "revenue_chart_png", held_chart)
+    async def run(self, fn, /, *args, **kwargs):
+        self.jobs.append(fn)
+        return await asyncio.to_thread(self._held, fn, *args, **kwargs)
+
+    def _held(self, fn, *args, **kwargs):
+        self.loop.call_soon_threadsafe(self.started.set)
+        self.release.wait(30)  # a safety net, not a timing: the test releases it
+        return fn(*args, **kwargs)
+
+    async def shutdown(self) -> None:
+        self.release.set()
+
+
+async def test_a_chart_being_drawn_does_not_hold_up_another_chat(shop, manager, cashier, week):
+    """The chart is drawn off the event loop (by the Application's workers): while it is held,
+    the cashier still gets answers. Drawn on the event loop, the held drawing would never start."""
+    held = shop.application.bot_data["services"].workers = HeldWorkers()
+    started, release = held.started, held.release
     report = asyncio.create_task(manager.send(WEEK))
     await asyncio.wait_for(started.wait(), 30)
     await cashier.send("/help")
@@ -328,20 +344,67 @@ async def test_a_chart_being_drawn_does_not_hold_up_another_chat(manager, cashie
     release.set()
     await report
     assert len(manager.photos) == 1
+    assert held.jobs == [reports_handlers.revenue_chart_from]
 
 
-async def test_exports_are_made_in_a_worker_thread(manager, week, monkeypatch):
-    threads = []
-    for name in ("to_csv", "to_xlsx"):
-        make = getattr(exports, name)
+async def test_the_chart_is_drawn_in_a_worker_process_from_plain_data(shop, manager, week):
+    """The real workers: a process of its own (spawned, not forked) that is sent dates, ints and
+    strings, and keeps running for the next chart; the Application stops it."""
+    workers = shop.application.bot_data["services"].workers
+    sent = []
+    run = workers.run
 
-        def recorded(*args, _make=make, **kwargs):
-            threads.append(threading.current_thread())
-            return _make(*args, **kwargs)
+    async def recorded(fn, /, *args, **kwargs):
+        sent.append((fn, args, kwargs))
+        return await run(fn, *args, **kwargs)
 
-        monkeypatch.setattr(exports, name, recorded)
+    workers.run = recorded
     await manager.send(WEEK)
+    await manager.send(WEEK)
+    assert len(manager.photos) == 2
+    with Image.open(io.BytesIO(manager.photos[-1].file)) as image:
+        assert image.format == "PNG"
+    assert [fn for fn, _, _ in sent] == [reports_handlers.revenue_chart_from] * 2
+    (days, revenues), kwargs = sent[0][1], sent[0][2]
+    assert all(type(d) is date for d in days) and all(type(r) is int for r in revenues) and len(days) == 7
+    assert kwargs == {"currency": "USD", "title": kwargs["title"]} and isinstance(kwargs["title"], str)
+    pool = workers._pool
+    assert pool is not None and pool._mp_context.get_start_method() == "spawn"
+    pids = {p.pid for p in pool._processes.values()}
+    assert len(pids) == 1 and os.getpid() not in pids  # one worker, reused by the second chart
+
+
+async def test_exports_are_made_by_the_workers_from_plain_data(shop, manager, week):
+    """CSV and Excel files are made off the event loop, by the Application's workers (the real
+    ones: the files read back right in the tests above), and are sent plain tuples."""
+    await manager.send(WEEK)
+    held = shop.application.bot_data["services"].workers = HeldWorkers()
+    held.release.set()
+    sent = []
+    run = held.run
+
+    async def recorded(fn, /, *args, **kwargs):
+        sent.append((fn, args, kwargs))
+        return await run(fn, *args, **kwargs)
+
+    held.run = recorded
     await manager.tap("CSV")
     await manager.tap("Excel")
-    assert len(threads) == 2 and threading.main_thread() not in threads
+    assert [(fn, args[0]) for fn, args, _ in sent] == [(exports.export_file, "csv"), (exports.export_file, "xlsx")]
+    for _, (_, rows), kwargs in sent:
+        assert rows and all(type(row) is tuple for row in rows)
+        assert kwargs == {"tz": "Europe/Berlin", "currency": "USD"}
     assert len(manager.documents) == 2
+
+
+async def test_a_file_being_made_does_not_hold_up_another_chat(shop, manager, cashier, week):
+    await manager.send(WEEK)
+    held = shop.application.bot_data["services"].workers = HeldWorkers()
+    export = asyncio.create_task(manager.tap("Excel"))
+    await asyncio.wait_for(held.started.wait(), 30)
+    await cashier.send("/help")
+    assert "Your commands (cashier)" in cashier.text
+    assert manager.documents == [] and not held.release.is_set()  # the file is still being made
+    held.release.set()
+    await export
+    assert len(manager.documents) == 1

@@ -373,14 +373,29 @@ async def _sales_figures(
     by_payment = [
         PaymentStat(method=PaymentMethod(method), count=n, revenue_minor=total)
         for method, n, total in await session.execute(
-            select(Payment.method, func.count(func.distinct(Payment.sale_id)), paid)
-            .join(Sale, Sale.id == Payment.sale_id)
-            .where(*completed)
+            _payments_of(session, completed)
+            .with_only_columns(Payment.method, func.count(func.distinct(Payment.sale_id)), paid)
             .group_by(Payment.method)
             .order_by(paid.desc(), Payment.method)
         )
     ]
     return _SalesFigures(by_day, by_payment, by_cashier)
+
+
+def _payments_of(session: AsyncSession, completed: list[ColumnElement[bool]]) -> Any:
+    """The payments of the sales matching ``completed``, read by sale through ix_payments_sale_id.
+
+    SQLite looks each sale's payments up by its id. PostgreSQL would rather hash the period's
+    sales and scan every payment of the history (cheaper by its estimate than a lookup per sale,
+    but it grows with the history: 30 ms for a week of a two-year shop that takes 3 ms). Telling
+    it the range of the period's sale ids, which the join implies anyway, lets it read only the
+    payments in that range from the index: about the period's own, since ids follow time.
+    """
+    if session.bind.dialect.name != "postgresql":
+        return select(Payment).join(Sale, Sale.id == Payment.sale_id).where(*completed)
+    sales = select(Sale.id).where(*completed).cte("period_sales").prefix_with("MATERIALIZED")
+    first, last = (select(edge(sales.c.id)).scalar_subquery() for edge in (func.min, func.max))
+    return select(Payment).join(sales, sales.c.id == Payment.sale_id).where(Payment.sale_id.between(first, last))
 
 
 # --- Local days in SQL -------------------------------------------------------------------------

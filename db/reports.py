@@ -260,7 +260,7 @@ def _period_sales(period: Period, tz: ZoneInfo) -> Any:
         )
         .where(*_completed_in(period))
         .cte("period_sales")
-        .prefix_with("MATERIALIZED")  # read four times below: compute it once (SQLite and PostgreSQL)
+        .prefix_with("MATERIALIZED")  # read by every figure: compute it once (SQLite and PostgreSQL)
     )
 
 

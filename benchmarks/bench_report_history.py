@@ -19,6 +19,9 @@ Ratios
                            whole history) shows as this ratio growing with the history (~100).
   month / week (2 years)   a month has ~4× the rows of a week; goal ≤ 2 (fixed costs dominate).
   memory 2 years / 1 week  ~1: Python receives grouped rows only.
+  money week, money month  the same for ``db.money_report.money_summary``, the money figures /report
+                           shows under the sales summary (gross, discounts, tax, payments, products
+                           by net revenue); timed on a fresh engine of its own, not in the goals.
 
     python -m benchmarks.bench_report_history [--reps 5] [--backend sqlite|postgres]
 
@@ -35,7 +38,7 @@ from dataclasses import replace
 
 from benchmarks._common import backends, machine, median, mib, ms, now, parser, print_table, ratio
 from benchmarks.shop_data import MONTH, TZ, WEEK, shop
-from db import reports
+from db import money_report, reports
 from db.engine import make_read_session_factory
 from db.periods import Period
 
@@ -48,6 +51,16 @@ async def first_run(backend: str, which: str, period: Period) -> tuple[float, re
         async with factory() as session, session.begin():
             summary = await reports.sales_summary(session, period=period, tz=TZ)
         return now() - start, summary
+
+
+async def first_money_run(backend: str, which: str, period: Period) -> float:
+    """One money_summary (what /report shows after the sales summary) on a brand-new engine."""
+    async with shop(backend, which) as db:
+        factory = make_read_session_factory(db.engine)
+        start = now()
+        async with factory() as session, session.begin():
+            await money_report.money_summary(session, period=period, tz=TZ)
+        return now() - start
 
 
 async def peak_memory(backend: str, which: str, period: Period) -> float:
@@ -73,11 +86,13 @@ async def bench(backend: str, reps: int) -> dict[str, float]:
         async with shop(backend, which):
             pass
     samples: dict[str, list[float]] = {key: [] for key in cases}
+    money: dict[str, list[float]] = {key: [] for key in cases}
     results: dict[str, reports.SalesSummary] = {}
     for _ in range(reps):  # alternate, so a burst of load on the machine hits every case alike
         for key, (which, period) in cases.items():
             elapsed, results[key] = await first_run(backend, which, period)
             samples[key].append(elapsed)
+            money[key].append(await first_money_run(backend, which, period))
     small, large = results["week 1w"], results["week 2y"]
     # Refunds in the week of sales made before it exist only in the two-year shop.
     if replace(small, period=large.period, refunded_count=0, refunded_minor=0) != replace(
@@ -85,6 +100,7 @@ async def bench(backend: str, reps: int) -> dict[str, float]:
     ):
         raise SystemExit(f"{backend}: the week's report differs between the shops:\n{small}\n{large}")
     out = {key: median(values) for key, values in samples.items()}
+    out |= {f"money {key}": median(values) for key, values in money.items()}
     out["mem 1w"] = await peak_memory(backend, "one-week", WEEK)
     out["mem 2y"] = await peak_memory(backend, "two-years", WEEK)
     out["sales"] = large.sales_count
@@ -105,6 +121,18 @@ async def main() -> int:
                 ["week report", ms(r["week 1w"]), ms(r["week 2y"]), f"{ratio(r['week 2y'], r['week 1w']):.2f}"],
                 ["month report", "", ms(r["month 2y"]), f"{ratio(r['month 2y'], r['week 2y']):.2f} (month/week)"],
                 ["week peak memory", mib(r["mem 1w"]), mib(r["mem 2y"]), f"{ratio(r['mem 2y'], r['mem 1w']):.2f}"],
+                [
+                    "money week",
+                    ms(r["money week 1w"]),
+                    ms(r["money week 2y"]),
+                    f"{ratio(r['money week 2y'], r['money week 1w']):.2f}",
+                ],
+                [
+                    "money month",
+                    "",
+                    ms(r["money month 2y"]),
+                    f"{ratio(r['money month 2y'], r['money week 2y']):.2f} (month/week)",
+                ],
             ],
         )
         print(

@@ -74,7 +74,7 @@ MONTH = period_for_days(date(2026, 11, 1), date(2026, 11, 30), TZ, "November 202
 # The shops benchmarks use, as (days of trade, last day): two years, and only the week of WEEK.
 SHOPS = {"two-years": (730, LAST_DAY), "one-week": (7, WEEK.last_day)}
 # Bump when the generated data changes (the schema is fingerprinted on its own).
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2  # 2: sales have their receipt number
 
 PRODUCTS = 500
 NEVER_SOLD = 10  # products nobody buys (the tail of "not sold")

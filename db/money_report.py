@@ -14,15 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Payment, PaymentMethod, PointsEntry, PointsKind, Refund, RefundLine, Sale, SaleLine, Staff
 from db.money import format_money
 from db.periods import Period
-from db.reports import _local_day_index
+from db.reports import _local_day_index, of_sales
 from db.taxes import format_rate
 from db.text import counted
 
@@ -129,6 +130,8 @@ async def sales_figures(session: AsyncSession, *, made: list, refunded: list) ->
         )
     ).one()
     refunds_minor = await session.scalar(select(_total(Refund.amount_minor)).where(*refunded))
+    # Their lines and payments are reached by sale id only (see db.reports.of_sales).
+    sales = select(Sale.id).where(*made).cte("made_sales").prefix_with("MATERIALIZED")
 
     taxes = [
         TaxLine(name, rate_bp, tax_minor, paid - tax_minor)
@@ -136,8 +139,8 @@ async def sales_figures(session: AsyncSession, *, made: list, refunded: list) ->
             select(
                 SaleLine.tax_name, SaleLine.tax_rate_bp, _total(SaleLine.tax_minor), _total(SaleLine.line_total_minor)
             )
-            .join(Sale, Sale.id == SaleLine.sale_id)
-            .where(*made)
+            .join(sales, sales.c.id == SaleLine.sale_id)
+            .where(of_sales(SaleLine.sale_id, sales.c.id))
             .group_by(SaleLine.tax_name, SaleLine.tax_rate_bp)
             .order_by(SaleLine.tax_rate_bp, SaleLine.tax_name)
         )
@@ -147,8 +150,8 @@ async def sales_figures(session: AsyncSession, *, made: list, refunded: list) ->
         MethodLine(PaymentMethod(method), n, amount)
         for method, n, amount in await session.execute(
             select(Payment.method, func.count(Payment.id), paid)
-            .join(Sale, Sale.id == Payment.sale_id)
-            .where(*made)
+            .join(sales, sales.c.id == Payment.sale_id)
+            .where(of_sales(Payment.sale_id, sales.c.id))
             .group_by(Payment.method)
             .order_by(paid.desc(), Payment.method)
         )
@@ -255,13 +258,27 @@ async def _by_day(session: AsyncSession, *, period: Period, tz: ZoneInfo) -> lis
 
 
 async def _products(session: AsyncSession, *, period: Period, top_n: int) -> dict[str, list[ProductLine]]:
-    """Products sold in the period: by net revenue (paid less paid back) and by how often sold."""
+    """Products sold in the period: by net revenue (paid less paid back) and by how often sold.
+
+    One statement: the period's lines are grouped per product once (``sold``), reached through
+    the period's sales by sale id, with what was paid back for them from the refunds of those
+    sales (a refund's lines are lines of its sale); the four rankings read that one result.
+    """
+    sales = (
+        select(Sale.id)
+        .where(Sale.created_at >= period.start, Sale.created_at < period.end)
+        .cte("period_sales")
+        .prefix_with("MATERIALIZED")
+    )
     back = (
         select(RefundLine.sale_line_id, _total(RefundLine.amount_minor).label("back"))
+        .join(Refund, Refund.id == RefundLine.refund_id)
+        .join(sales, sales.c.id == Refund.sale_id)
+        .where(of_sales(Refund.sale_id, sales.c.id))
         .group_by(RefundLine.sale_line_id)
         .subquery()
     )
-    rows = (
+    sold = (
         select(
             SaleLine.product_id,
             func.max(SaleLine.product_name).label("name"),
@@ -270,23 +287,34 @@ async def _products(session: AsyncSession, *, period: Period, top_n: int) -> dic
             _total(SaleLine.quantity).label("quantity"),
             (_total(SaleLine.line_total_minor) - _total(func.coalesce(back.c.back, 0))).label("revenue"),
         )
-        .join(Sale, Sale.id == SaleLine.sale_id)
+        .join(sales, sales.c.id == SaleLine.sale_id)
         .outerjoin(back, back.c.sale_line_id == SaleLine.id)
-        .where(Sale.created_at >= period.start, Sale.created_at < period.end)
+        .where(of_sales(SaleLine.sale_id, sales.c.id))
         .group_by(SaleLine.product_id)
-        .subquery()
+        .cte("sold")
+        .prefix_with("MATERIALIZED")  # read four times below: compute it once (SQLite and PostgreSQL)
     )
-    stats = select(rows.c.name, rows.c.sku, rows.c.sales_count, rows.c.quantity, rows.c.revenue)
-
-    async def ranked(*order) -> list[ProductLine]:
-        return [ProductLine(*row) for row in await session.execute(stats.order_by(*order).limit(top_n))]
-
-    return {
-        "best_by_revenue": await ranked(rows.c.revenue.desc(), rows.c.name),
-        "worst_by_revenue": await ranked(rows.c.revenue, rows.c.name),
-        "best_by_frequency": await ranked(rows.c.sales_count.desc(), rows.c.revenue.desc(), rows.c.name),
-        "worst_by_frequency": await ranked(rows.c.sales_count, rows.c.revenue, rows.c.name),
+    rankings = {
+        "best_by_revenue": (sold.c.revenue.desc(), sold.c.name),
+        "worst_by_revenue": (sold.c.revenue, sold.c.name),
+        "best_by_frequency": (sold.c.sales_count.desc(), sold.c.revenue.desc(), sold.c.name),
+        "worst_by_frequency": (sold.c.sales_count, sold.c.revenue, sold.c.name),
     }
+
+    def ranked(kind: int, order: tuple) -> Any:
+        rows = select(
+            literal(kind).label("kind"),
+            func.row_number().over(order_by=order).label("position"),
+            *(sold.c[name] for name in ("name", "sku", "sales_count", "quantity", "revenue")),
+        ).subquery()
+        return select(rows).where(rows.c.position <= top_n)
+
+    found: dict[str, list[ProductLine]] = {name: [] for name in rankings}
+    names = list(rankings)
+    query = union_all(*(ranked(kind, order) for kind, order in enumerate(rankings.values())))
+    for kind, _position, *figures in await session.execute(query.order_by("kind", "position")):
+        found[names[kind]].append(ProductLine(*figures))
+    return found
 
 
 async def _points(session: AsyncSession, *, period: Period) -> dict[str, int]:

@@ -13,7 +13,20 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, ColumnElement, and_, case, cast, distinct, func, literal, or_, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    distinct,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -88,46 +101,54 @@ class ExportRow:
 
 
 async def sales_summary(session: AsyncSession, *, period: Period, tz: ZoneInfo, top_n: int = 5) -> SalesSummary:
-    """Revenue, basket, products, payment methods, cashiers and days of the period.
+    """Revenue, basket, products, payment methods, cashiers, days and refunds of the period.
 
-    Three statements, each reading only the period's rows through an index (sales by time,
-    their lines by sale, refunds by time), so a report costs what its period holds, however
-    long the shop's history: the period's sales once (per day, method and cashier), their lines
-    once (per product), and the refunds of the period.
+    One statement. The period's completed sales are read once, through ix_sales_created_at, into
+    ``period_sales`` (id, local day, cashier, total); days, cashiers, payments and products all
+    start from it, and reach the payments and lines of those sales by sale id only. So a report
+    costs what its period holds, however long the shop's history, and each row is read once.
+    Python only sorts the rows into their figures, fills in the days without sales and rounds the
+    average basket.
     """
     top_n = max(top_n, 0)
-    completed = _completed_in(period)
-    sales = await _sales_figures(session, period=period, tz=tz, completed=completed)
-    products = await _products(session, completed=completed, top_n=top_n)
-
-    # A refund recorded without its time (data older than refunded_at) counts on the sale's day.
-    # Two ranges rather than coalesce(refunded_at, created_at), so each is served by an index.
-    refunded_count, refunded_minor = (
-        await session.execute(
-            select(func.count(Sale.id), _sum(Sale.total_minor)).where(
-                Sale.status == SaleStatus.REFUNDED,
-                or_(
-                    and_(Sale.refunded_at >= period.start, Sale.refunded_at < period.end),
-                    and_(Sale.refunded_at.is_(None), Sale.created_at >= period.start, Sale.created_at < period.end),
-                ),
-            )
-        )
-    ).one()
-
-    sales_count = sum(day.count for day in sales.by_day)
-    revenue = sum(day.revenue_minor for day in sales.by_day)
+    sales = _period_sales(period, tz)
+    query = union_all(*_sales_rows(sales), *_product_rows(sales, top_n), _refund_row(period)).order_by(
+        "kind", "position"
+    )
+    days: dict[int, tuple[int, int]] = {}
+    by_payment: list[PaymentStat] = []
+    by_cashier: list[CashierStat] = []
+    best: list[ProductStat] = []
+    worst: list[ProductStat] = []
+    unsold_count = units_sold = refunded_count = refunded_minor = 0
+    for kind, _position, key, name, sku, count, quantity, revenue in await session.execute(query):
+        if kind == _DAY:
+            days[key] = (count, revenue)
+        elif kind == _PAYMENT:
+            by_payment.append(PaymentStat(method=PaymentMethod(name), count=count, revenue_minor=revenue))
+        elif kind == _CASHIER:
+            by_cashier.append(CashierStat(staff_id=key, name=name, count=count, revenue_minor=revenue))
+        elif kind in (_BEST, _WORST):
+            (best if kind == _BEST else worst).append(ProductStat(key, name, sku, count, quantity, revenue))
+        elif kind == _TOTALS:
+            unsold_count, units_sold = key, count
+        else:
+            refunded_count, refunded_minor = count, revenue
+    by_day = [DayStat(day, *days.get(i, (0, 0))) for i, day in enumerate(period.days())]
+    sales_count = sum(day.count for day in by_day)
+    revenue_minor = sum(day.revenue_minor for day in by_day)
     return SalesSummary(
         period=period,
         sales_count=sales_count,
-        revenue_minor=revenue,
-        average_basket_minor=_divide_half_up(revenue, sales_count),
-        units_sold=products.units_sold,
-        best=products.best,
-        worst=products.worst,
-        unsold_active_count=products.unsold_active_count,
-        by_payment=sales.by_payment,
-        by_cashier=sales.by_cashier,
-        by_day=sales.by_day,
+        revenue_minor=revenue_minor,
+        average_basket_minor=_divide_half_up(revenue_minor, sales_count),
+        units_sold=units_sold,
+        best=best,
+        worst=worst,
+        unsold_active_count=unsold_count,
+        by_payment=by_payment,
+        by_cashier=by_cashier,
+        by_day=by_day,
         refunded_count=refunded_count,
         refunded_minor=refunded_minor,
     )
@@ -137,10 +158,11 @@ async def sale_lines_for_export(session: AsyncSession, *, period: Period) -> lis
     """One row per line of each completed sale of the period, by sale number then line; its
     payment is every method the sale was paid by ("card + cash" for a split)."""
     methods: dict[int, list[str]] = {}
+    sales = select(Sale.id).where(*_completed_in(period)).cte("period_sales").prefix_with("MATERIALIZED")
     for sale_id, method in await session.execute(
         select(Payment.sale_id, Payment.method)
-        .join(Sale, Sale.id == Payment.sale_id)
-        .where(*_completed_in(period))
+        .join(sales, sales.c.id == Payment.sale_id)
+        .where(of_sales(Payment.sale_id, sales.c.id))
         .order_by(Payment.sale_id, Payment.id)
     ):
         methods.setdefault(sale_id, []).append(PaymentMethod(method).value)
@@ -199,6 +221,18 @@ def _completed_in(period: Period) -> list[ColumnElement[bool]]:
     ]
 
 
+def of_sales(sale_id: Any, ids: Any) -> ColumnElement[bool]:
+    """``sale_id`` between the lowest and the highest of ``ids`` (a column of a CTE of sales).
+
+    Join payments or sale lines to a CTE of sales with this too. It changes no result (the join
+    implies it), but it tells PostgreSQL where in the history those rows lie: without it, the
+    planner may hash the sales and scan every payment or line of two years, cheaper by its
+    estimate than a lookup per sale. With it, it reads the range of sale ids from the index, which
+    is about the sales' own rows since ids follow time (SQLite looks each sale up either way).
+    """
+    return sale_id.between(select(func.min(ids)).scalar_subquery(), select(func.max(ids)).scalar_subquery())
+
+
 def _sum(column: Any) -> ColumnElement[int]:
     # PostgreSQL's sum(bigint) is numeric, which asyncpg hands back as Decimal: cast it back.
     return func.coalesce(cast(func.sum(column), BigInteger), 0)
@@ -210,24 +244,89 @@ def _divide_half_up(total: int, count: int) -> int:
     return (2 * total + count) // (2 * count)
 
 
-@dataclass(frozen=True)
-class _ProductFigures:
-    best: list[ProductStat]
-    worst: list[ProductStat]
-    unsold_active_count: int
-    units_sold: int
+# The kinds of row sales_summary reads back, in the order it returns them. Every row has the same
+# columns: kind, position, key (day, staff or product id), name, sku, count, quantity, revenue.
+_DAY, _PAYMENT, _CASHIER, _BEST, _WORST, _TOTALS, _REFUNDS = range(7)
 
 
-_BEST, _WORST, _TOTALS = 0, 1, 2  # the kinds of row _products reads back
+def _period_sales(period: Period, tz: ZoneInfo) -> Any:
+    """The period's completed sales with their local day: read once, used by every figure."""
+    return (
+        select(
+            Sale.id,
+            _local_day_index(Sale.created_at, period=period, tz=tz).label("day"),
+            Sale.cashier_id,
+            Sale.total_minor,
+        )
+        .where(*_completed_in(period))
+        .cte("period_sales")
+        .prefix_with("MATERIALIZED")  # read by every figure: compute it once (SQLite and PostgreSQL)
+    )
 
 
-async def _products(session: AsyncSession, *, completed: list[ColumnElement[bool]], top_n: int) -> _ProductFigures:
+def _sales_rows(sales: Any) -> list[Any]:
+    """Count and revenue per local day and per cashier, from one grouping by both (``groups``, a
+    few hundred rows at most) summed up both ways; and per payment method from the payments (a
+    split sale counts for each method it was paid by, with what that method paid)."""
+    # Grouping on the CTE's column, not on the expression: PostgreSQL would see the expression's
+    # bound parameters twice, numbered differently, and refuse the GROUP BY.
+    groups = (
+        select(sales.c.day, sales.c.cashier_id, func.count().label("count"), _sum(sales.c.total_minor).label("revenue"))
+        .group_by(sales.c.day, sales.c.cashier_id)
+        .cte("groups")
+        .prefix_with("MATERIALIZED")  # read twice below: compute it once (SQLite and PostgreSQL)
+    )
+    count, revenue = _sum(groups.c.count), _sum(groups.c.revenue)
+    per_day = select(
+        literal(_DAY).label("kind"),
+        literal(0).label("position"),
+        groups.c.day.label("key"),
+        literal("").label("name"),
+        literal("").label("sku"),
+        count.label("count"),
+        literal(0).label("quantity"),
+        revenue.label("revenue"),
+    ).group_by(groups.c.day)
+    per_cashier = (
+        select(
+            literal(_CASHIER),
+            func.row_number().over(order_by=(revenue.desc(), Staff.name, Staff.id)),
+            Staff.id,
+            Staff.name,
+            literal(""),
+            count,
+            literal(0),
+            revenue,
+        )
+        .join(Staff, Staff.id == groups.c.cashier_id)
+        .group_by(Staff.id, Staff.name)
+    )
+    paid = _sum(Payment.amount_minor)
+    per_payment = (
+        select(
+            literal(_PAYMENT),
+            func.row_number().over(order_by=(paid.desc(), Payment.method)),
+            literal(0),
+            cast(Payment.method, String),
+            literal(""),
+            func.count(distinct(Payment.sale_id)),
+            literal(0),
+            paid,
+        )
+        .join(sales, sales.c.id == Payment.sale_id)
+        .where(of_sales(Payment.sale_id, sales.c.id))
+        .group_by(Payment.method)
+    )
+    return [per_day, per_payment, per_cashier]
+
+
+def _product_rows(sales: Any, top_n: int) -> list[Any]:
     """Best, worst, products not sold and units sold: one aggregation of the period's lines.
 
     The period's lines are grouped per product once (``sold``, reached through the sales of the
     period, so the work follows the period and not the history); ranking, the count of active
-    products missing from it and the units all read that one result, in one statement that
-    returns at most 2 × top_n + 1 rows.
+    products missing from it and the units all read that one result, in at most 2 × top_n + 1
+    rows.
     """
     sold = (
         select(
@@ -236,8 +335,8 @@ async def _products(session: AsyncSession, *, completed: list[ColumnElement[bool
             _sum(SaleLine.quantity).label("quantity"),
             _sum(SaleLine.line_total_minor).label("revenue"),
         )
-        .join(Sale, Sale.id == SaleLine.sale_id)
-        .where(*completed)
+        .join(sales, sales.c.id == SaleLine.sale_id)
+        .where(of_sales(SaleLine.sale_id, sales.c.id))
         .group_by(SaleLine.product_id)
         .cte("sold")
         .prefix_with("MATERIALIZED")  # read three times below: compute it once (SQLite and PostgreSQL)
@@ -267,7 +366,7 @@ async def _products(session: AsyncSession, *, completed: list[ColumnElement[bool
 
     def stats(kind: int, source: Any) -> Any:
         return select(
-            literal(kind).label("kind"),
+            literal(kind),
             *(source.c[name] for name in ("position", "id", "name", "sku", "sales_count", "quantity", "revenue")),
         ).where(source.c.position <= top_n)
 
@@ -277,110 +376,32 @@ async def _products(session: AsyncSession, *, completed: list[ColumnElement[bool
         .scalar_subquery()
     )
     units = select(_sum(sold.c.quantity)).scalar_subquery()
-    totals = select(
-        literal(_TOTALS).label("kind"),
-        literal(0).label("position"),
-        unsold.label("id"),
-        literal("").label("name"),
-        literal("").label("sku"),
-        units.label("sales_count"),
-        literal(0).label("quantity"),
-        literal(0).label("revenue"),
+    totals = select(literal(_TOTALS), literal(0), unsold, literal(""), literal(""), units, literal(0), literal(0))
+    return [stats(_BEST, ranked), stats(_WORST, rest_ranked), totals]
+
+
+def _refund_row(period: Period) -> Any:
+    """Sales refunded during the period, whenever they were made: their count and total.
+
+    A refund recorded without its time (data older than refunded_at) counts on the sale's day.
+    Two ranges rather than coalesce(refunded_at, created_at), so each is served by an index.
+    """
+    return select(
+        literal(_REFUNDS),
+        literal(0),
+        literal(0),
+        literal(""),
+        literal(""),
+        func.count(Sale.id),
+        literal(0),
+        _sum(Sale.total_minor),
+    ).where(
+        Sale.status == SaleStatus.REFUNDED,
+        or_(
+            and_(Sale.refunded_at >= period.start, Sale.refunded_at < period.end),
+            and_(Sale.refunded_at.is_(None), Sale.created_at >= period.start, Sale.created_at < period.end),
+        ),
     )
-    query = union_all(stats(_BEST, ranked), stats(_WORST, rest_ranked), totals).order_by("kind", "position")
-
-    best: list[ProductStat] = []
-    worst: list[ProductStat] = []
-    unsold_count = units_sold = 0
-    for kind, _position, *figures in await session.execute(query):
-        if kind == _TOTALS:
-            unsold_count, units_sold = figures[0], figures[3]
-        else:
-            (best if kind == _BEST else worst).append(ProductStat(*figures))
-    return _ProductFigures(best, worst, unsold_count, units_sold)
-
-
-@dataclass(frozen=True)
-class _SalesFigures:
-    by_day: list[DayStat]
-    by_payment: list[PaymentStat]
-    by_cashier: list[CashierStat]
-
-
-_DAY, _CASHIER = 0, 2  # the kinds of row _sales_figures reads back
-
-
-async def _sales_figures(
-    session: AsyncSession, *, period: Period, tz: ZoneInfo, completed: list[ColumnElement[bool]]
-) -> _SalesFigures:
-    """Count and revenue per local day and per cashier: one pass over the period's completed
-    sales, grouped by both at once (``groups``, a few hundred rows at most), then summed up both
-    ways in the same statement; and per payment method from the payments (a split sale counts for
-    each method it was paid by, with what that method paid)."""
-    day_of_sale = (
-        select(
-            _local_day_index(Sale.created_at, period=period, tz=tz).label("day"),
-            Sale.cashier_id,
-            Sale.total_minor,
-        )
-        .where(*completed)
-        .subquery()
-    )
-    # Grouping on the subquery's column, not on the expression: PostgreSQL would see the
-    # expression's bound parameters twice, numbered differently, and refuse the GROUP BY.
-    groups = (
-        select(
-            day_of_sale.c.day,
-            day_of_sale.c.cashier_id,
-            func.count().label("count"),
-            _sum(day_of_sale.c.total_minor).label("revenue"),
-        )
-        .group_by(day_of_sale.c.day, day_of_sale.c.cashier_id)
-        .cte("groups")
-        .prefix_with("MATERIALIZED")  # read twice below: compute it once (SQLite and PostgreSQL)
-    )
-    count, revenue = _sum(groups.c.count), _sum(groups.c.revenue)
-    per_day = select(
-        literal(_DAY).label("kind"),
-        literal(0).label("position"),
-        groups.c.day.label("key"),
-        literal("").label("name"),
-        count.label("count"),
-        revenue.label("revenue"),
-    ).group_by(groups.c.day)
-    per_cashier = (
-        select(
-            literal(_CASHIER),
-            func.row_number().over(order_by=(revenue.desc(), Staff.name, Staff.id)),
-            Staff.id,
-            Staff.name,
-            count,
-            revenue,
-        )
-        .join(Staff, Staff.id == groups.c.cashier_id)
-        .group_by(Staff.id, Staff.name)
-    )
-    days: dict[int, tuple[int, int]] = {}
-    by_cashier: list[CashierStat] = []
-    query = union_all(per_day, per_cashier).order_by("kind", "position")
-    for kind, _position, key, name, n, total in await session.execute(query):
-        if kind == _DAY:
-            days[key] = (n, total)
-        else:
-            by_cashier.append(CashierStat(staff_id=key, name=name, count=n, revenue_minor=total))
-    by_day = [DayStat(day, *days.get(i, (0, 0))) for i, day in enumerate(period.days())]
-    paid = _sum(Payment.amount_minor)
-    by_payment = [
-        PaymentStat(method=PaymentMethod(method), count=n, revenue_minor=total)
-        for method, n, total in await session.execute(
-            select(Payment.method, func.count(func.distinct(Payment.sale_id)), paid)
-            .join(Sale, Sale.id == Payment.sale_id)
-            .where(*completed)
-            .group_by(Payment.method)
-            .order_by(paid.desc(), Payment.method)
-        )
-    ]
-    return _SalesFigures(by_day, by_payment, by_cashier)
 
 
 # --- Local days in SQL -------------------------------------------------------------------------

@@ -37,6 +37,7 @@ def build_application(
     owns_engine = session_factory is None
     if session_factory is None:
         session_factory = make_session_factory(make_engine(settings.database_url))
+    processor = PerChatUpdateProcessor(64, session_factory)
     builder = (
         ApplicationBuilder()
         .token(token or settings.token())
@@ -45,7 +46,7 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .context_types(ContextTypes(context=PosContext))
         # Per-chat order, and each update once in effect (the inbox: bot/inbox.py).
-        .concurrent_updates(PerChatUpdateProcessor(64, session_factory))
+        .concurrent_updates(processor)
         # Dialog steps and drafts live in the database: a restart or a failover resumes them.
         .persistence(DbPersistence(session_factory))
         .post_init(startup)
@@ -55,7 +56,7 @@ def build_application(
         builder = builder.request(request).get_updates_request(request)
     else:
         # Each fetched batch goes into the inbox before the poller can acknowledge it.
-        inbox_request = InboxRequest(HTTPXRequest(connection_pool_size=1), session_factory)
+        inbox_request = InboxRequest(HTTPXRequest(connection_pool_size=1), session_factory, processor.received)
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3)).get_updates_request(inbox_request)
     application = builder.build()
 

@@ -38,6 +38,7 @@ def build_application(
     owns_engine = session_factory is None
     if session_factory is None:
         session_factory = make_session_factory(make_engine(settings.database_url))
+    processor = PerChatUpdateProcessor(64, session_factory)
     builder = (
         ApplicationBuilder()
         .token(token or settings.token())
@@ -46,7 +47,7 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .context_types(ContextTypes(context=PosContext))
         # Per-chat order, and each update once in effect (the inbox: bot/inbox.py).
-        .concurrent_updates(PerChatUpdateProcessor(64, session_factory))
+        .concurrent_updates(processor)
         # Dialog steps and drafts live in the database: a restart or a failover resumes them.
         .persistence(DbPersistence(session_factory))
         .post_init(startup)
@@ -61,7 +62,7 @@ def build_application(
         api_request = HTTPXRequest(connection_pool_size=256, httpx_kwargs={"verify": tls})
         poll_request = HTTPXRequest(connection_pool_size=1, httpx_kwargs={"verify": tls})
         # Each fetched batch goes into the inbox before the poller can acknowledge it.
-        inbox_request = InboxRequest(poll_request, session_factory)
+        inbox_request = InboxRequest(poll_request, session_factory, processor.received)
         builder = (
             builder.rate_limiter(AIORateLimiter(max_retries=3)).request(api_request).get_updates_request(inbox_request)
         )

@@ -8,7 +8,14 @@ renamed by a later release), is discarded with a log line and the user starts th
 
 PTB writes persistence on a timer and after the handler returned; a dialog's step must be stored
 before its screen goes out, so handlers/dialogs.py writes through this class in the handler path
-(see there). The timer and the shutdown flush write the same data again, harmlessly.
+(see there). The timer and the shutdown flush offer the same data again.
+
+A write of what the row already holds is skipped: the persistence remembers the text of every row
+it read at start and wrote since (only one bot process is active at a time, and it loads the rows
+after it became active, so nothing else changes them). A step that stores the dialog's state and
+the chat's draft is then two statements (upserts), and a user's empty data, empty before, costs
+none. What it cannot be sure of (a row it could not decode, a write that failed, two writes of one
+row at once) it forgets, and the next write goes to the database.
 """
 
 from __future__ import annotations
@@ -105,6 +112,14 @@ def loads(text: str) -> Any:
     return decode(json.loads(text))
 
 
+_UNKNOWN = object()  # what a row holds, when the persistence cannot be sure
+Row = tuple[str, int | str]  # ("chat" | "user", owner id) or ("conversation:<name>", key as JSON)
+
+
+def _conversation(name: str) -> str:
+    return f"conversation:{name}"
+
+
 class DbPersistence(BasePersistence):
     """Conversation states, chat_data and user_data in the database; no bot_data, no callback_data."""
 
@@ -114,29 +129,40 @@ class DbPersistence(BasePersistence):
             update_interval=UPDATE_INTERVAL,
         )
         self.session_factory = session_factory
+        # The text each row holds (None: no row), as read at start or last written.
+        self._stored: dict[Row, object] = {}
+        self._loaded: set[str] = set()  # kinds read in full at start: a row not in _stored is absent
+        self._writing: dict[Row, int] = {}  # writes of a row in flight
+        self._contended: set[Row] = set()  # rows written by two writes at once: content unsure
 
     # --- reading, once at start --------------------------------------------------------------
-    async def _load(self, rows, what: str, value) -> list[tuple[Any, Any]]:
+    def _load(self, rows, what: str, kind: str, row_id, value) -> list[tuple[Any, Any]]:
         loaded = []
         for row in rows:
             try:
                 if row.version != FORMAT_VERSION:
                     raise ValueError(f"format {row.version}, this release reads {FORMAT_VERSION}")
                 loaded.append(value(row))
+                self._stored[(kind, row_id(row))] = row.state if kind.startswith("conversation:") else row.data
             except Exception as error:  # an old or broken row must not stop the bot: drop it
                 log.warning("discarded stored %s (%s)", what, error)
+                self._stored[(kind, row_id(row))] = _UNKNOWN  # still there: the next write replaces it
+        self._loaded.add(kind)
         return loaded
 
     async def get_conversations(self, name: str) -> dict:
         async with self.session_factory() as session:
             rows = await dialogs.conversations(session, name=name)
-        pairs = await self._load(rows, f"step of {name}", lambda r: (tuple(json.loads(r.key)), loads(r.state)))
+        kind = _conversation(name)
+        pairs = self._load(
+            rows, f"step of {name}", kind, lambda r: r.key, lambda r: (tuple(json.loads(r.key)), loads(r.state))
+        )
         return dict(pairs)
 
     async def _get_data(self, kind: str) -> defaultdict[int, dict]:
         async with self.session_factory() as session:
             rows = await dialogs.data(session, kind=kind)
-        pairs = await self._load(rows, f"{kind} data", lambda r: (r.owner_id, loads(r.data)))
+        pairs = self._load(rows, f"{kind} data", kind, lambda r: r.owner_id, lambda r: (r.owner_id, loads(r.data)))
         return defaultdict(dict, pairs)
 
     async def get_chat_data(self) -> defaultdict[int, dict]:
@@ -151,22 +177,53 @@ class DbPersistence(BasePersistence):
     async def get_callback_data(self) -> None:
         return None
 
-    # --- writing: each call its own committed transaction -----------------------------------
-    async def update_conversation(self, name: str, key: tuple, new_state: object | None) -> None:
-        state = None if new_state is None else dumps(new_state)
-        async with transaction(self.session_factory) as session:
-            await dialogs.set_conversation(
-                session, name=name, key=json.dumps(list(key)), state=state, version=FORMAT_VERSION
-            )
+    # --- writing: each call one committed transaction, of the rows that change -----------------
+    def _known(self, row: Row) -> object:
+        return self._stored.get(row, None if row[0] in self._loaded else _UNKNOWN)
 
-    async def _set_data(self, kind: str, owner_id: int, data: dict | None) -> None:
-        async with transaction(self.session_factory) as session:
-            await self._write_data(session, kind, owner_id, data)
+    async def _write(self, changes: list[tuple[Row, str | None]]) -> None:
+        """Store each row's new text (None: no row) in one transaction; rows that already hold
+        theirs are left alone, and with nothing to change no transaction is opened."""
+        changes = [(row, text) for row, text in changes if row in self._writing or self._known(row) != text]
+        if not changes:
+            return
+        for row, _ in changes:
+            if self._writing.get(row):
+                self._contended.add(row)
+            self._writing[row] = self._writing.get(row, 0) + 1
+        committed = False
+        try:
+            async with transaction(self.session_factory) as session:
+                for (kind, row_id), text in changes:
+                    if kind.startswith("conversation:"):
+                        name = kind.partition(":")[2]
+                        await dialogs.set_conversation(
+                            session, name=name, key=str(row_id), state=text, version=FORMAT_VERSION
+                        )
+                    else:
+                        await dialogs.set_data(
+                            session, kind=kind, owner_id=int(row_id), data=text, version=FORMAT_VERSION
+                        )
+            committed = True
+        finally:
+            for row, text in changes:
+                sure = committed and row not in self._contended
+                self._stored[row] = text if sure else _UNKNOWN
+                self._writing[row] -= 1
+                if not self._writing[row]:
+                    del self._writing[row]
+                    self._contended.discard(row)
 
     @staticmethod
-    async def _write_data(session, kind: str, owner_id: int, data: dict | None) -> None:
-        text = dumps(data) if data else None
-        await dialogs.set_data(session, kind=kind, owner_id=owner_id, data=text, version=FORMAT_VERSION)
+    def _step_row(name: str, key: tuple, state: object | None) -> tuple[Row, str | None]:
+        return (_conversation(name), json.dumps(list(key))), None if state is None else dumps(state)
+
+    @staticmethod
+    def _data_row(kind: str, owner_id: int, data: dict | None) -> tuple[Row, str | None]:
+        return (kind, owner_id), dumps(data) if data else None
+
+    async def update_conversation(self, name: str, key: tuple, new_state: object | None) -> None:
+        await self._write([self._step_row(name, key, new_state)])
 
     async def store_step(
         self,
@@ -177,32 +234,26 @@ class DbPersistence(BasePersistence):
     ) -> None:
         """A dialog's step (name, key, state; None: unchanged) and the chat's and user's data, in
         one transaction: a crash stores all of them or none (handlers/dialogs.py)."""
-        async with transaction(self.session_factory) as session:
-            if step is not None:
-                name, key, state = step
-                await dialogs.set_conversation(
-                    session,
-                    name=name,
-                    key=json.dumps(list(key)),
-                    state=None if state is None else dumps(state),
-                    version=FORMAT_VERSION,
-                )
-            if chat is not None:
-                await self._write_data(session, dialogs.CHAT, *chat)
-            if user is not None:
-                await self._write_data(session, dialogs.USER, *user)
+        changes = []
+        if step is not None:
+            changes.append(self._step_row(*step))
+        if chat is not None:
+            changes.append(self._data_row(dialogs.CHAT, *chat))
+        if user is not None:
+            changes.append(self._data_row(dialogs.USER, *user))
+        await self._write(changes)
 
     async def update_chat_data(self, chat_id: int, data: dict) -> None:
-        await self._set_data(dialogs.CHAT, chat_id, data)
+        await self._write([self._data_row(dialogs.CHAT, chat_id, data)])
 
     async def update_user_data(self, user_id: int, data: dict) -> None:
-        await self._set_data(dialogs.USER, user_id, data)
+        await self._write([self._data_row(dialogs.USER, user_id, data)])
 
     async def drop_chat_data(self, chat_id: int) -> None:
-        await self._set_data(dialogs.CHAT, chat_id, None)
+        await self._write([self._data_row(dialogs.CHAT, chat_id, None)])
 
     async def drop_user_data(self, user_id: int) -> None:
-        await self._set_data(dialogs.USER, user_id, None)
+        await self._write([self._data_row(dialogs.USER, user_id, None)])
 
     async def update_bot_data(self, data: dict) -> None:
         return None

@@ -11,7 +11,10 @@ slot while waiting for its own lock, and every other chat would wait behind it. 
 counts are unbounded, and the real ones are taken here, after the chat's lock.
 
 With an inbox (bot/inbox.py) it also skips an update already answered (Telegram or the inbox
-drain delivered it twice) and marks each one done after it ran: each update once in effect.
+drain delivered it twice) and marks each one done after it ran: each update once in effect. The
+inbox tells it which updates it has just stored as new (`received`): those cannot be done yet, so
+it does not ask the database; any other (drained at start, delivered again, or never stored, as in
+webhook mode) is looked up first.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from db.engine import SessionFactory, transaction
 log = logging.getLogger(__name__)
 
 _UNBOUNDED = 2**31 - 1  # PTB's semaphore: never the one that makes an update wait
+FRESH_KEPT = 10_000  # new updates remembered; beyond that (never handled?) forget them: they are looked up
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -47,6 +51,13 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._busy = 0
         self._inbox = session_factory  # None: no inbox (tests that drive process_update directly)
         self._running: set[int] = set()
+        self._fresh: set[int] = set()  # stored as new by the inbox and not handled yet
+
+    def received(self, new_ids: list[int]) -> None:
+        """The inbox has just committed these updates as new: none of them is done."""
+        if len(self._fresh) + len(new_ids) > FRESH_KEPT:
+            self._fresh.clear()
+        self._fresh.update(new_ids)
 
     @property
     def max_concurrent_updates(self) -> int:
@@ -86,8 +97,12 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if update_id is None:
             await self._in_a_slot(coroutine)
             return
-        async with self._inbox() as session:
-            done = await inbox.is_done(session, update_id=update_id)
+        if update_id in self._fresh:  # stored as new just now: only this run can mark it done
+            self._fresh.discard(update_id)
+            done = False
+        else:
+            async with self._inbox() as session:
+                done = await inbox.is_done(session, update_id=update_id)
         if done or update_id in self._running:
             log.info("update %s was already handled: skipped", update_id)
             if isinstance(coroutine, Coroutine):

@@ -1,8 +1,9 @@
 """The update inbox: at-least-once delivery of Telegram updates.
 
-`receive` stores a batch of fetched updates before the poller may acknowledge them; the update
-processor skips one already `done` (Telegram redelivered it, or the inbox drain got there first)
-and marks each done once its answer went out; at start the bot handles `pending` ones first.
+`receive` stores a batch of fetched updates before the poller may acknowledge them, and says
+which were new (the update processor need not ask about those); the update processor skips one
+already `done` (Telegram redelivered it, or the inbox drain got there first) and marks each done
+once its answer went out; at start the bot handles `pending` ones first.
 """
 
 from __future__ import annotations
@@ -10,20 +11,29 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import InboxUpdate, utcnow
 
 
-async def receive(session: AsyncSession, *, updates: list[tuple[int, str]]) -> int:
-    """Store the (update_id, JSON) pairs not stored yet; how many were new."""
+async def receive(session: AsyncSession, *, updates: list[tuple[int, str]]) -> list[int]:
+    """Store the (update_id, JSON) pairs not stored yet, in one statement; the ids that were new.
+
+    A new one cannot be done yet: the update processor need not ask (bot/processor.py)."""
     if not updates:
-        return 0
-    ids = [update_id for update_id, _ in updates]
-    known = set((await session.scalars(select(InboxUpdate.update_id).where(InboxUpdate.update_id.in_(ids)))).all())
-    new = [InboxUpdate(update_id=i, payload=p) for i, p in dict(updates).items() if i not in known]
-    session.add_all(new)
-    return len(new)
+        return []
+    now = utcnow()
+    rows = [{"update_id": i, "payload": p, "received_at": now} for i, p in dict(updates).items()]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(InboxUpdate)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+        .returning(InboxUpdate.update_id)
+    )
+    return list((await session.scalars(statement)).all())
 
 
 async def is_done(session: AsyncSession, *, update_id: int) -> bool:

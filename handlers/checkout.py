@@ -179,10 +179,16 @@ def _due(view: CartView, draft: Draft) -> int:
 
 def _payments(view: CartView, draft: Draft) -> list[PaymentIn]:
     """The payments the sale would record: the parts so far, and the last one paying the rest."""
+    return _payments_of(view.total_minor, draft)
+
+
+def _payments_of(total_minor: int, draft: Draft) -> list[PaymentIn]:
+    """The payments of a sale of `total_minor` (see _payments)."""
     if draft.method is None:
         return list(draft.paid)
     cash = draft.method is PaymentMethod.CASH
-    last = PaymentIn(draft.method.value, _due(view, draft), draft.tendered_minor if cash else None)
+    due = total_minor - sum(part.amount_minor for part in draft.paid)
+    last = PaymentIn(draft.method.value, due, draft.tendered_minor if cash else None)
     return [*draft.paid, last]
 
 
@@ -834,20 +840,20 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
         and draft.confirm_screen == number
         and draft.method is not None
     )
-    result = None
+    result = view = None
     try:
         async with context.transaction() as session:
-            view = await own_cart(
-                session, update.effective_chat.id, cart_id, prices_include_tax=context.settings.prices_include_tax
-            )
-            sale = await checkout_db.recorded_sale(session, cart_id=cart_id, version=version)
-            if sale is None and ready:
+            if ready and draft.confirm_total is not None:
+                # The Confirm of the screen on show: the checkout itself finds a sale already
+                # recorded for this version, refuses a stale version and a total other than the
+                # one shown, so the cart is not read here first. The draft is this chat's, so its
+                # cart is the chat's cart, the one the checkout takes.
                 result = await checkout_db.checkout(
                     session,
                     chat_id=update.effective_chat.id,
                     expected_version=version,
                     cashier=context.staff,
-                    payments=_payments(view, draft),
+                    payments=_payments_of(draft.confirm_total, draft),
                     currency=context.currency,
                     default_low_stock_threshold=context.settings.low_stock_threshold,
                     prices_include_tax=context.settings.prices_include_tax,
@@ -857,6 +863,11 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
                     loyalty_earn_bp=context.settings.loyalty_earn_bp,
                 )
                 sale = result.sale
+            else:  # a second tap, a replay, an older screen: what is recorded, and the cart now
+                view = await own_cart(
+                    session, update.effective_chat.id, cart_id, prices_include_tax=context.settings.prices_include_tax
+                )
+                sale = await checkout_db.recorded_sale(session, cart_id=cart_id, version=version)
             points = await loyalty_db.receipt_points(session, sale) if sale is not None else None
     except OutOfStock as err:
         _drop(update, context)
@@ -891,6 +902,7 @@ async def confirm(update: Update, context: PosContext) -> str | int | None:
         await answer(update, context, f"Already recorded: sale #{sale.number}", alert=True)
         await show(update, context, chat_receipt(sale, context, points), receipt_keyboard(sale, context))
         return END if ready else None
+    assert view is not None  # only a Confirm that was not ready gets this far without a sale
     if version != view.version:
         await answer(update, context, CART_CHANGED, alert=True)
         await show(update, context, *cart_screen(view, context.currency))

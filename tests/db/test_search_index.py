@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import String, case, func, insert, or_, select, update
+from sqlalchemy import text as sql
 
 from db import catalog
 from db.engine import transaction
@@ -203,3 +204,19 @@ async def test_pages_of_many_matches_are_those_of_the_column_scan(session_factor
     # The exact code first, though its name sorts last; the renamed products where their names go.
     assert [p.name for p in first.items[:3]] == ["Zzz the exact SKU", "0 Saft edited", "aaa saft renamed"]
     assert code.items[0].name == "Zzz the exact code"
+
+
+async def test_the_count_leaves_the_transactions_planner_settings_as_they_were(session_factory):
+    # On PostgreSQL the capped count sets planner settings for itself (catalog._count_streamed).
+    await _seed(session_factory)
+    async with transaction(session_factory) as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's planner settings")
+        settings_of = "SELECT current_setting('enable_mergejoin'), current_setting('enable_hashjoin'), " + (
+            "current_setting('enable_seqscan')"
+        )
+        await session.execute(sql("SET LOCAL enable_hashjoin = off"))
+        before = (await session.execute(sql(settings_of))).one()
+        found = await catalog.search_products(session, text="milk")
+        assert [p.name for p in found.items] == ["Milk", "milk chocolate", "Oat milk 1 L"]
+        assert (await session.execute(sql(settings_of))).one() == before == ("on", "off", "on")

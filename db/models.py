@@ -15,6 +15,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Enum,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -204,6 +205,7 @@ class Product(Base):
         CheckConstraint("price_minor >= 0", name="price_not_negative"),
         CheckConstraint("stock >= 0", name="stock_not_negative"),
         Index("ix_products_archived_name", "archived", "name"),
+        Index("ix_products_archived_name_key", "archived", "name_key", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -217,6 +219,9 @@ class Product(Base):
         String(64), index=True, unique=True, default=_key_default("barcode")
     )
     name: Mapped[str] = mapped_column(String(128))
+    # lower(name) as the database computes it: the order search lists products in. Set by triggers
+    # on every write (db.search_index.install_sort_key), never by the ORM.
+    name_key: Mapped[str] = mapped_column(Text, server_default="", server_onupdate=FetchedValue())
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
     # None: the category's rate, else the store default.
     tax_rate_id: Mapped[int | None] = mapped_column(ForeignKey("tax_rates.id"))
@@ -759,12 +764,14 @@ def _install_search_index(_target, connection, **_kw) -> None:
     from db import search_index
 
     search_index.install(connection)
+    search_index.install_sort_key(connection)
 
 
 @event.listens_for(Base.metadata, "before_drop")
 def _uninstall_search_index(_target, connection, **_kw) -> None:
     from db import search_index
 
+    search_index.uninstall_sort_key(connection)
     search_index.uninstall(connection)
 
 

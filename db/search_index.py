@@ -90,6 +90,56 @@ def _postgres() -> list[str]:
     ]
 
 
+# --- the sort key: search lists by name ---------------------------------------------------------
+#
+# Search lists its matches by lower(name), id. An ORDER BY lower(name) sorts every match (a Python
+# call per row on SQLite); ``products.name_key`` stores lower(name) as the database computes it
+# (the connection's Unicode lower() on SQLite, the database's own on PostgreSQL: the order is the
+# one lower(name) gave), and ix_products_archived_name_key serves that order, so page one of a
+# common word is read in name order until it is full. A stored column, not an index on the
+# expression: on SQLite an index on lower() would break when the database is opened without
+# db.engine's lower() (a SQL console); a stale key only sorts a product in the wrong place.
+# Triggers keep it in step with every write, as for the search table. A migration that rebuilds
+# products on SQLite (batch mode) drops them: it calls uninstall_sort_key / install_sort_key
+# around the rebuild, as it does uninstall / install.
+
+_SQLITE_SORT_KEY = [
+    """CREATE TRIGGER products_name_key_insert AFTER INSERT ON products BEGIN
+        UPDATE products SET name_key = lower(NEW.name) WHERE id = NEW.id;
+    END""",
+    """CREATE TRIGGER products_name_key_update AFTER UPDATE OF name, name_key ON products
+        WHEN NEW.name_key IS NOT lower(NEW.name) BEGIN
+        UPDATE products SET name_key = lower(NEW.name) WHERE id = NEW.id;
+    END""",
+]
+
+_PG_SORT_KEY = [
+    """CREATE FUNCTION products_name_key() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        NEW.name_key := lower(NEW.name);
+        RETURN NEW;
+    END $$""",
+    """CREATE TRIGGER products_name_key BEFORE INSERT OR UPDATE OF name, name_key ON products
+        FOR EACH ROW EXECUTE FUNCTION products_name_key()""",
+]
+
+
+def install_sort_key(conn: Connection) -> None:
+    """Create the triggers that keep products.name_key = lower(name), and set it on every product."""
+    for statement in _SQLITE_SORT_KEY if conn.dialect.name == "sqlite" else _PG_SORT_KEY:
+        conn.exec_driver_sql(statement)
+    conn.exec_driver_sql("UPDATE products SET name_key = lower(name)")
+
+
+def uninstall_sort_key(conn: Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        for suffix in ("insert", "update"):
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS products_name_key_{suffix}")
+        return
+    conn.exec_driver_sql("DROP TRIGGER IF EXISTS products_name_key ON products")
+    conn.exec_driver_sql("DROP FUNCTION IF EXISTS products_name_key()")
+
+
 def _pg_trgm_schema(conn: Connection) -> str:
     """The schema pg_trgm lives in, creating the extension (in public) when it is missing.
 

@@ -565,3 +565,98 @@ async def test_loyalty_upgrade_keeps_every_row_and_payment(database_url):
             assert [r[0] for r in rows.all()] == ["cash", "card", "mobile", "cash"]
     finally:
         await engine.dispose()
+
+
+# --- 0012 (search order): products get their sort key, every row stays as it was -----------------
+
+SEARCH_ORDER = "0012_search_order"
+_SHOP_NAMES = ["Äpfel GROSS", "äpfel klein", "ΟΔΟΣ ΣΟΦΙΑΣ", "İstanbul çayı", "Straße", "Zitronen", "apfelsaft"]
+
+
+async def test_search_order_upgrade_keys_every_product_and_keeps_every_row(database_url):
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite+aiosqlite:///unused.db"))
+    previous = scripts.get_revision(SEARCH_ORDER).down_revision
+    assert previous == LOYALTY
+    # A shop at the previous release (0011) with products, written by SQL as that release's
+    # search index (its triggers) saw them.
+    await upgrade_async(database_url, previous)
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    if is_sqlite(database_url):
+        now = now.replace(tzinfo=None)
+    await cli_helpers.execute(
+        database_url, "INSERT INTO categories (id, name, created_at) VALUES (1, 'Obst', :now)", now=now
+    )
+    for i, name in enumerate(_SHOP_NAMES, start=1):
+        await cli_helpers.execute(
+            database_url,
+            "INSERT INTO products (id, sku, sku_key, barcode, barcode_key, name, category_id, price_minor, stock, "
+            "low_stock_alerted, archived, created_at, updated_at) VALUES (:id, :sku, :key, NULL, NULL, :name, 1, "
+            "100, 1, false, :archived, :now, :now)",
+            id=i,
+            sku=f"P-{i}",
+            key=f"p-{i}",
+            name=name,
+            archived=i == 6,
+            now=now,
+        )
+    before = await _every_row(database_url)
+    old_columns = await _columns_of(database_url, before)
+
+    await upgrade_async(database_url, SEARCH_ORDER)
+
+    async def old_rows() -> dict[str, list[tuple]]:
+        engine = make_engine(database_url)
+        try:
+            async with engine.connect() as conn:
+                out = {}
+                for table, cols in old_columns.items():
+                    rows = await conn.execute(text(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {cols[0]}"))
+                    out[table] = [tuple(r) for r in rows.all()]
+                return out
+        finally:
+            await engine.dispose()
+
+    assert await old_rows() == before
+    assert await schema_diffs(database_url) == []
+    # Every product's key is lower(name) as the database computes it, and later writes keep it so.
+    assert await _rows(database_url, "SELECT count(*) FROM products WHERE name_key IS DISTINCT FROM lower(name)") == [
+        (0,)
+    ]
+    await cli_helpers.execute(database_url, "UPDATE products SET name = 'BIRNEN' WHERE id = 7")
+    await cli_helpers.execute(
+        database_url,
+        "INSERT INTO products (id, sku, sku_key, name, price_minor, stock, low_stock_alerted, archived, created_at, "
+        "updated_at) VALUES (8, 'P-8', 'p-8', 'ÄPFELMUS', 100, 1, false, false, :now, :now)",
+        now=now,
+    )
+    assert await _rows(database_url, "SELECT id, name_key FROM products WHERE id IN (7, 8) ORDER BY id") == [
+        (7, "birnen"),
+        (8, "äpfelmus"),
+    ]
+    # Search lists them by that key: the order lower(name) gave.
+    engine = make_engine(database_url)
+    try:
+        factory = make_session_factory(engine)
+        async with factory() as session:
+            listed = [p.id for p in (await catalog.search_products(session, text="", per_page=50)).items]
+            expected = (
+                (await session.execute(text("SELECT id FROM products WHERE NOT archived ORDER BY lower(name), id")))
+                .scalars()
+                .all()
+            )
+            assert listed == list(expected) and len(listed) == 7
+            assert [p.id for p in (await catalog.search_products(session, text="äpf", per_page=50)).items] == [1, 2, 8]
+    finally:
+        await engine.dispose()
+
+    await _downgrade(database_url, previous)
+    after = await old_rows()
+    assert after["products"][:6] == before["products"][:6]
+    assert await _rows(database_url, "SELECT id, name FROM products WHERE id IN (7, 8) ORDER BY id") == [
+        (7, "BIRNEN"),
+        (8, "ÄPFELMUS"),
+    ]
+    await upgrade_async(database_url)
+    assert await _rows(database_url, "SELECT count(*) FROM products WHERE name_key IS DISTINCT FROM lower(name)") == [
+        (0,)
+    ]

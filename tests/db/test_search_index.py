@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import String, case, func, insert, or_, select, update
+from sqlalchemy import text as sql
 
 from db import catalog
 from db.engine import transaction
@@ -162,3 +163,60 @@ async def test_count_stops_at_the_cap(session_factory):
     assert (found.total, found.more, found.pages) == (500, True, 63)
     assert [p.name for p in found.items] == [f"Widget {i:04d}" for i in range(8)]
     assert (exact.total, exact.more) == (100, False)
+
+
+# More than SEARCH_COUNT_CAP matches: page one and later pages are read by walking the name index.
+_PREFIXES = ["Äpfel", "äpfel", "apfel", "ΟΔΟΣ", "οδος", "İstanbul", "istanbul", "Straße", "STRASSE", "zitrone", "Ωmega"]
+
+
+async def test_pages_of_many_matches_are_those_of_the_column_scan(session_factory):
+    count = catalog.SEARCH_COUNT_CAP + 100
+    rows = [
+        {
+            "sku": f"S{i:04d}",
+            "barcode": f"4006{i:09d}",
+            "name": f"{_PREFIXES[i % len(_PREFIXES)]} Saft {(i * 7919) % count:04d}",
+            "price_minor": 100,
+            "stock": 1,
+            "archived": i % 9 == 0,
+        }
+        for i in range(count)
+    ]
+    rows.append({"sku": "SAFT", "name": "Zzz the exact SKU", "price_minor": 1, "stock": 1, "archived": False})
+    rows.append({"sku": "4006", "name": "Zzz the exact code", "price_minor": 1, "stock": 1, "archived": False})
+    await run(session_factory, lambda session: session.execute(insert(Product), rows))
+    async with transaction(session_factory) as session:  # renamed after the insert: the key follows
+        await session.execute(update(Product).where(Product.sku == "S0007").values(name="aaa saft renamed"))
+        s8 = await catalog.get_by_sku(session, sku="S0008")
+        await catalog.edit_product(session, product_id=s8.id, name="0 Saft edited")
+    async with session_factory() as session:
+        for text in ["saft", "SAFT", "aft", "", "4006"]:
+            for page, per_page in [(1, 8), (2, 8), (40, 8), (63, 8), (1, 50), (10, 50)]:
+                found = await catalog.search_products(session, text=text, page=page, per_page=per_page)
+                expected = await search_as_before(session, text, found.page, per_page)
+                assert [p.id for p in found.items] == expected, (text, page, per_page)
+                assert len(expected) == per_page, (text, page, per_page)
+            first = await catalog.search_products(session, text=text)
+            assert (first.total, first.more) == (catalog.SEARCH_COUNT_CAP, True), text
+    async with session_factory() as session:
+        first = await catalog.search_products(session, text="saft")
+        code = await catalog.search_products(session, text="4006")
+    # The exact code first, though its name sorts last; the renamed products where their names go.
+    assert [p.name for p in first.items[:3]] == ["Zzz the exact SKU", "0 Saft edited", "aaa saft renamed"]
+    assert code.items[0].name == "Zzz the exact code"
+
+
+async def test_the_count_leaves_the_transactions_planner_settings_as_they_were(session_factory):
+    # On PostgreSQL the capped count sets planner settings for itself (catalog._count_streamed).
+    await _seed(session_factory)
+    async with transaction(session_factory) as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's planner settings")
+        settings_of = "SELECT current_setting('enable_mergejoin'), current_setting('enable_hashjoin'), " + (
+            "current_setting('enable_seqscan')"
+        )
+        await session.execute(sql("SET LOCAL enable_hashjoin = off"))
+        before = (await session.execute(sql(settings_of))).one()
+        found = await catalog.search_products(session, text="milk")
+        assert [p.name for p in found.items] == ["Milk", "milk chocolate", "Oat milk 1 L"]
+        assert (await session.execute(sql(settings_of))).one() == before == ("on", "off", "on")

@@ -127,6 +127,8 @@ class Rows:
             }
             for i in range(1, PRODUCTS + 1)
         ]
+        for product in self.products:  # the search's sort key, as its triggers keep it (ASCII names)
+            product["name_key"] = product["name"].lower()
         # Popularity follows a long tail, in an order unrelated to ids; some products never sell.
         sellable = PRODUCTS - NEVER_SOLD - ARCHIVED
         ranks = list(range(sellable)) + list(range(sellable + NEVER_SOLD, PRODUCTS))
@@ -452,24 +454,35 @@ async def build(backend: str, days: int, last: date, *, rebuild: bool = False) -
         f"    {len(rows.sales):,} sales, {len(rows.lines):,} lines, {len(rows.movements):,} movements "
         f"generated in {now() - start:.1f} s"
     )
+    # Built under another name and renamed when complete: a build that stops half-way (an error,
+    # a kill) leaves nothing the next run would take for a shop.
     if backend == "sqlite":
-        engine = make_engine(f"sqlite+aiosqlite:///{path}")
+        building = path.with_name(path.name + ".building")
+        _remove_sqlite(building)
+        engine = make_engine(f"sqlite+aiosqlite:///{building}")
         async with engine.begin() as conn:
             await conn.run_sync(Base.metadata.create_all)
         await engine.dispose()
-        await asyncio.to_thread(write_sqlite, path, rows)
+        await asyncio.to_thread(write_sqlite, building, rows)
+        building.rename(path)
         result = str(path)
     else:
+        building = f"{name}_building"
+        admin = make_engine(url)
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{building}" CASCADE'))
+            await conn.execute(text(f'CREATE SCHEMA "{building}"'))
+        await admin.dispose()
+        engine = _postgres_engine(url, building)
+        async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+        await engine.dispose()
+        await write_postgres(url, building, rows)
         admin = make_engine(url)
         async with admin.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-            await conn.execute(text(f'CREATE SCHEMA "{name}"'))
+            await conn.execute(text(f'ALTER SCHEMA "{building}" RENAME TO "{name}"'))
         await admin.dispose()
-        engine = _postgres_engine(url, name)
-        async with engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
-        await engine.dispose()
-        await write_postgres(url, name, rows)
         result = name
     say(f"    written in {now() - start:.1f} s in all")
     return result

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import SessionFactory, make_engine, make_session_factory
 from db.models import Base
+from db.settings import Settings
 
 POSTGRES_URL_ENV = "POS_TEST_POSTGRES_URL"  # the same variable the tests use
 
@@ -84,6 +85,19 @@ async def database(backend: str) -> AsyncIterator[Database]:
         async with admin.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await admin.dispose()
+
+
+def bench_settings(*, currency: str, timezone: str, admin_id: int) -> Settings:
+    """The settings of a benchmark's shop: no token, no .env file, a low-stock threshold of 3."""
+    return Settings(
+        _env_file=None,
+        telegram_bot_token=None,
+        store_name="Bench Shop",
+        currency=currency,
+        store_timezone=timezone,
+        admin_ids=[admin_id],
+        low_stock_threshold=3,
+    )
 
 
 def now() -> float:

@@ -60,6 +60,7 @@ from benchmarks import shop_data
 from benchmarks._common import (
     Database,
     backends,
+    bench_settings,
     machine,
     median,
     ms,
@@ -85,15 +86,7 @@ _update_ids = itertools.count(1)
 
 
 def settings() -> Settings:
-    return Settings(
-        _env_file=None,
-        telegram_bot_token=None,
-        store_name="Bench Shop",
-        currency=CURRENCY,
-        store_timezone=TZ.key,
-        admin_ids=[ADMIN_ID],
-        low_stock_threshold=3,
-    )
+    return bench_settings(currency=CURRENCY, timezone=TZ.key, admin_id=ADMIN_ID)
 
 
 def command(application: Application, user_id: int, text: str) -> Update:

@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import event
 from telegram import Update
 
-from benchmarks._common import Database, backends, database, machine, parser, print_table, ratio
+from benchmarks._common import Database, backends, bench_settings, database, machine, parser, print_table, ratio
 from bot import inbox
 from bot.testing.chat import FakeShop
 from db import carts, catalog, checkout, staff
@@ -73,15 +73,7 @@ class Counter:
 
 
 def settings() -> Settings:
-    return Settings(
-        _env_file=None,
-        telegram_bot_token=None,
-        store_name="Bench Shop",
-        currency=CURRENCY,
-        store_timezone="Europe/Berlin",
-        admin_ids=[1],
-        low_stock_threshold=3,
-    )
+    return bench_settings(currency=CURRENCY, timezone="Europe/Berlin", admin_id=1)
 
 
 async def seed(db: Database) -> list[int]:

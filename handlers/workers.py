@@ -7,6 +7,9 @@ not share the GIL. One process, started ("spawn", never "fork": the bot is an as
 threads) by the first job and reused by every later one, so its start-up (importing matplotlib)
 is paid once per Application; it stops with the Application.
 
+The worker runs at a lower CPU priority (nice 10): on a small machine a chart being drawn then
+takes the CPU only when the bot itself (a cashier's update) does not want it.
+
 Only plain data crosses (pickled): the functions run in the worker are module-level and take and
 return plain values (dates, ints, strings, bytes), never ORM objects or closures.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -22,6 +26,16 @@ from functools import partial
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+WORKER_NICENESS = 10  # added to the worker's nice value: the cashier's updates come first
+
+
+def _lower_priority() -> None:
+    """The worker's initializer: give way to the bot's own process."""
+    try:
+        os.nice(WORKER_NICENESS)
+    except OSError:  # a platform or sandbox without it: run at the bot's priority
+        pass
 
 
 class Workers:
@@ -44,7 +58,9 @@ class Workers:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:  # created by the first job: a bot that never draws starts no process
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_lower_priority
+            )
         return self._pool
 
     async def shutdown(self) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from bot.app import build_application, shutdown
 from db.settings import Settings
-from handlers.workers import Workers
+from handlers.workers import WORKER_NICENESS, Workers
 
 
 async def test_jobs_run_in_one_spawned_process_that_is_reused_until_shut_down():
@@ -27,6 +27,15 @@ async def test_jobs_run_in_one_spawned_process_that_is_reused_until_shut_down():
     again = await workers.run(os.getpid)  # a job after a shutdown starts a new worker
     assert again not in (first, os.getpid())
     await workers.shutdown()
+
+
+async def test_the_worker_gives_way_to_the_bot():
+    # A chart being drawn takes the CPU only when the bot's own process does not want it.
+    workers = Workers()
+    try:
+        assert await workers.run(os.nice, 0) == os.nice(0) + WORKER_NICENESS
+    finally:
+        await workers.shutdown()
 
 
 async def test_a_worker_that_died_is_replaced_by_the_next_job():

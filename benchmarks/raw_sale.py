@@ -29,8 +29,7 @@ CART_SQL = {
     "update_line": "UPDATE cart_lines SET quantity = {1} WHERE id = {0}",
     "bump": "UPDATE carts SET version = version + 1, updated_at = {1} WHERE id = {0}",
     "claim": (
-        "UPDATE carts SET version = version + 1, customer_id = NULL, updated_at = {2} "
-        "WHERE id = {0} AND version = {1}"
+        "UPDATE carts SET version = version + 1, customer_id = NULL, updated_at = {2} WHERE id = {0} AND version = {1}"
     ),
     "lines": (
         "SELECT cart_lines.product_id, cart_lines.quantity, products.name, products.sku, products.price_minor "
@@ -72,10 +71,12 @@ def _pg_sql() -> dict[str, str]:
     return {name: sql.format(*marks) for name, sql in CART_SQL.items()}
 
 
-def _ordered(sql: str, values: tuple) -> tuple[str, tuple]:
-    """``sql`` with {n} placeholders as sqlite3's ? and the values in their order of appearance."""
-    order = [int(m) for m in re.findall(r"\{(\d)\}", sql)]
-    return re.sub(r"\{\d\}", "?", sql), tuple(values[i] for i in order)
+def _sqlite_form(sql: str) -> tuple[str, tuple[int, ...]]:
+    """``sql`` with sqlite3's ? placeholders, and which value each ? takes (in order of appearance)."""
+    return re.sub(r"\{\d\}", "?", sql), tuple(int(m) for m in re.findall(r"\{(\d)\}", sql))
+
+
+SQLITE_SQL = {name: _sqlite_form(sql) for name, sql in CART_SQL.items()}  # parsed once, not per statement
 
 
 def _now_sqlite() -> str:
@@ -91,8 +92,8 @@ class SqliteSales:
             self.con.execute(f"PRAGMA {pragma}")
 
     def _run(self, name: str, *values):
-        sql, args = _ordered(CART_SQL[name], values)
-        return self.con.execute(sql, args)
+        sql, order = SQLITE_SQL[name]
+        return self.con.execute(sql, tuple(values[i] for i in order))
 
     def add(self, cart_id: int, product_id: int, qty: int) -> None:
         self.con.execute("BEGIN IMMEDIATE")
@@ -124,13 +125,13 @@ class SqliteSales:
             total = sum(qty * price for _, qty, _, _, price in lines)
             (sale_id,) = self._run("sale", number, now, cashier_id, chat_id, total, 1, key).fetchone()
             self._run("payment", sale_id, total, now)
-            sql, _ = _ordered(CART_SQL["sale_line"], tuple(range(7)))
             self.con.executemany(
-                sql, [(sale_id, pid, name, sku, price, qty, qty * price) for pid, qty, name, sku, price in lines]
+                SQLITE_SQL["sale_line"][0],
+                [(sale_id, pid, name, sku, price, qty, qty * price) for pid, qty, name, sku, price in lines],
             )
-            sql, _ = _ordered(CART_SQL["movement"], tuple(range(6)))
             self.con.executemany(
-                sql, [(pid, -qty, sale_id, cashier_id, f"sale #{number}", now) for pid, qty, *_ in lines]
+                SQLITE_SQL["movement"][0],
+                [(pid, -qty, sale_id, cashier_id, f"sale #{number}", now) for pid, qty, *_ in lines],
             )
             self._run("empty", cart_id)
             self.con.execute("COMMIT")

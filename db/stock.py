@@ -1,8 +1,9 @@
 """Stock and its ledger: every change of a product's stock is a StockMovement (who, why, when).
 
-Stock changes only through ``change_stock``: one SQL expression (``stock = stock + :delta``,
-never read-modify-write, so a concurrent sale is never overwritten) whose caller writes the
-matching StockMovement in the same transaction (``move_stock`` does both). db/ledger.py checks
+Stock changes only through one SQL expression (``stock = stock + :delta``, never
+read-modify-write, so a concurrent sale is never overwritten), run by ``change_stock`` or, for a
+sale, ``take_stock``; the caller writes the matching StockMovement in the same transaction
+(``move_stock`` does both). db/ledger.py checks
 that every product's stock is the sum of its movements.
 """
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
@@ -40,7 +41,8 @@ def hand_overs(monkeypatch) -> list[str]:
 
 async def test_a_sale_hands_the_thread_one_call_per_statement(sqlite_engine, hand_overs):
     """Without the driver SQLAlchemy's adapter makes four calls a statement (cursor, execute,
-    fetch, close): a three-line sale cost some 150 thread hand-overs instead of ~50."""
+    fetch, close) and three a transaction (BEGIN, COMMIT, the pool's rollback): a three-line sale
+    cost some 160 thread hand-overs instead of 40."""
     factory = make_session_factory(sqlite_engine)
     async with transaction(factory) as session:
         cashier = await make_staff(session, telegram_id=10, role=Role.CASHIER)
@@ -64,11 +66,12 @@ async def test_a_sale_hands_the_thread_one_call_per_statement(sqlite_engine, han
         )
 
     assert result.sale.total_minor == 3 * 2 * 250
-    # Per transaction a commit, and the rollback the pool gives each connection it takes back.
-    assert hand_overs.count("commit") == hand_overs.count("rollback") == 4
-    # Every statement (BEGIN IMMEDIATE included) is one call, and nothing else crosses.
-    assert len(hand_overs) == len(statements) + 8
-    assert set(hand_overs) == {"_statement", "_statements", "commit", "rollback"}  # _statements: executemany
+    assert statements.count("BEGIN IMMEDIATE") == 4
+    # One call per statement, the BEGIN going with the first one; one per commit; the pool's
+    # rollback of a committed connection does not cross; nothing else does.
+    assert hand_overs.count("commit") == 4
+    assert len(hand_overs) == len(statements) - 4 + 4
+    assert set(hand_overs) == {"_statement", "_statements", "commit"}  # _statements: executemany
 
 
 async def test_rows_counts_and_errors_are_sqlite3_s_own(sqlite_engine):
@@ -96,9 +99,10 @@ async def test_rows_counts_and_errors_are_sqlite3_s_own(sqlite_engine):
 
     with pytest.raises(IntegrityError) as failure:
         async with transaction(factory) as session:
+            await session.execute(update(TaxRate).values(rate_bp=0))
             await session.execute(insert(Staff).values(telegram_id=5, name="Twin", role=Role.CASHIER))
     assert isinstance(failure.value.orig, sqlite3.IntegrityError)
-    # The failed transaction left nothing behind, and the connection goes on working.
+    # The failed transaction was rolled back whole, and the connection goes on working.
     async with factory() as session:
         assert await session.scalar(select(Staff.name).where(Staff.telegram_id == 5)) == "Ann"
         assert await session.scalar(select(TaxRate.rate_bp).where(TaxRate.id == 2)) == 800
@@ -149,3 +153,62 @@ async def test_disposing_the_engine_stops_its_threads(tmp_path):
     for thread in threads:
         thread.join(timeout=5)
     assert not any(t.is_alive() for t in threads)
+
+
+SLOW_INSERT = (  # a few hundred ms of work for SQLite, in one statement
+    "INSERT INTO t SELECT x FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+    "WHERE x < 3000000) SELECT max(x) AS x FROM c)"
+)
+
+
+async def _table(path) -> None:
+    with sqlite3.connect(path) as setup:
+        setup.execute("CREATE TABLE t (x INTEGER)")
+
+
+async def test_a_begin_that_cannot_lock_fails_its_transaction_and_leaves_none_open(tmp_path):
+    """BEGIN IMMEDIATE goes with the first statement: while another connection writes, that
+    statement fails with "database is locked" (as the BEGIN did before), nothing is written,
+    and no transaction stays open on the connection."""
+    path = tmp_path / "pos.db"
+    await _table(path)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    connection = await sqlite_driver.connector(make_url(f"sqlite+aiosqlite:///{path}"), {"timeout": 0.05})()
+    try:
+        cursor = connection.cursor()
+        await cursor.execute("BEGIN IMMEDIATE")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await cursor.execute("INSERT INTO t VALUES (1)")
+        await connection.rollback()
+        assert not connection._connection.in_transaction
+        holder.execute("COMMIT")
+        await cursor.execute("BEGIN IMMEDIATE")
+        await cursor.execute("INSERT INTO t VALUES (2)")
+        await connection.commit()
+        assert holder.execute("SELECT x FROM t").fetchall() == [(2,)]
+    finally:
+        await connection.close()
+        holder.close()
+
+
+async def test_a_rollback_waits_for_a_statement_still_running_in_the_thread(tmp_path):
+    """A task cancelled while its statement runs (a client gone, a timeout) leaves the statement
+    running in the thread; the rollback that follows must not read "no transaction" before the
+    statement's BEGIN has run, or the connection would go back to the pool holding the write lock."""
+    path = tmp_path / "pos.db"
+    await _table(path)
+    connection = await sqlite_driver.connector(make_url(f"sqlite+aiosqlite:///{path}"), {"timeout": 0.05})()
+    try:
+        cursor = connection.cursor()
+        await cursor.execute("BEGIN IMMEDIATE")
+        running = asyncio.create_task(cursor.execute(SLOW_INSERT))
+        await asyncio.sleep(0)  # handed to the thread
+        running.cancel()
+        await connection.rollback()
+        assert not connection._connection.in_transaction
+        with sqlite3.connect(path, timeout=0.05) as other:  # the write lock is free, nothing was written
+            other.execute("INSERT INTO t VALUES (7)")
+        assert (await connection.execute_fetchall("SELECT x FROM t")) == [(7,)]
+    finally:
+        await connection.close()

@@ -17,6 +17,9 @@ for transactions):
 
 Ratio
   bot / db    statements per sale through the bot over through db/ alone. Goal (issue 17) ≤ 1.5.
+On SQLite it also counts the calls handed to a connection's thread, each a wait of ~0.1 ms for
+threads to wake: SQLAlchemy's own aiosqlite adapter makes four per statement, db/sqlite_driver.py
+one (plus a commit and the pool's rollback per transaction).
 A regression is any new statement per update (a guard, a lookup repeated in a handler, a state
 write): the table lists statements per update, so it says where.
 
@@ -30,6 +33,7 @@ import logging
 import sys
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import event
 from telegram import Update
 
@@ -47,15 +51,30 @@ CURRENCY = "USD"
 
 
 class Counter:
-    """Statements and transactions on an engine while ``active``."""
+    """Statements and transactions on an engine while ``active``; on SQLite also the calls handed
+    to a connection's thread (aiosqlite runs each connection in a thread of its own)."""
 
     def __init__(self, db: Database) -> None:
         self.active = False
         self.statements: list[str] = []
         self.transactions = 0
+        self.hand_overs = 0
         engine = db.engine.sync_engine
         event.listen(engine, "before_cursor_execute", self._statement)
         event.listen(engine, "begin", self._begin)
+        if engine.dialect.name == "sqlite":
+            self._count_hand_overs()
+
+    def _count_hand_overs(self) -> None:
+        hand_over = aiosqlite.Connection._execute
+        counter = self
+
+        async def counted(connection, fn, *args, **kwargs):
+            if counter.active:
+                counter.hand_overs += 1
+            return await hand_over(connection, fn, *args, **kwargs)
+
+        aiosqlite.Connection._execute = counted  # the benchmark's process only
 
     def _statement(self, _conn, _cursor, statement, _params, _context, _executemany) -> None:
         # BEGIN is counted as a transaction (SQLite's driver sends it as a statement, asyncpg not).
@@ -66,9 +85,9 @@ class Counter:
         if self.active:
             self.transactions += 1
 
-    def take(self) -> tuple[int, int, list[str]]:
-        out = (len(self.statements), self.transactions, self.statements)
-        self.statements, self.transactions = [], 0
+    def take(self) -> tuple[int, int, int, list[str]]:
+        out = (len(self.statements), self.transactions, self.hand_overs, self.statements)
+        self.statements, self.transactions, self.hand_overs = [], 0, 0
         return out
 
 
@@ -93,7 +112,7 @@ async def seed(db: Database) -> list[int]:
     return ids
 
 
-async def through_db(db: Database, counter: Counter, ids: list[int]) -> tuple[int, int, list[str]]:
+async def through_db(db: Database, counter: Counter, ids: list[int]) -> tuple[int, int, int, list[str]]:
     async with db.factory() as session:
         cashier = await staff.get_active_staff(session, telegram_id=CASHIER_ID)
     await _sell(db, cashier, ids)  # warm-up (not counted): the cart's row, the receipt counter's
@@ -120,7 +139,9 @@ async def _sell(db: Database, cashier, ids: list[int]) -> None:
         )
 
 
-async def through_bot(db: Database, counter: Counter) -> tuple[int, int, list[str], list[tuple[str, int, int]]]:
+async def through_bot(
+    db: Database, counter: Counter
+) -> tuple[int, int, int, list[str], list[tuple[str, int, int]]]:
     per_update = []
     async with FakeShop(settings(), db.factory) as shop:
         app = shop.application
@@ -150,22 +171,23 @@ async def through_bot(db: Database, counter: Counter) -> tuple[int, int, list[st
             per_update.append((f"{kind} {what}", len(counter.statements) - before[0], counter.transactions - before[1]))
         counter.active = False
         assert "Sale #" in client.text, client.text
-    n, t, statements = counter.take()
-    return n, t, statements, per_update
+    n, t, h, statements = counter.take()
+    return n, t, h, statements, per_update
 
 
 async def bench(backend: str, show: bool) -> dict[str, Any]:
     async with database(backend) as db:
         ids = await seed(db)
         counter = Counter(db)
-        db_n, db_t, db_statements = await through_db(db, counter, ids)
-        bot_n, bot_t, bot_statements, per_update = await through_bot(db, counter)
+        db_n, db_t, db_h, db_statements = await through_db(db, counter, ids)
+        bot_n, bot_t, bot_h, bot_statements, per_update = await through_bot(db, counter)
     if show:
         for title, statements in (("db/", db_statements), ("bot", bot_statements)):
             print(f"\n{backend} {title}:")
             for s in statements:
                 print("   ", s)
-    return {"db": (db_n, db_t), "bot": (bot_n, bot_t), "per_update": per_update}
+    hand_overs = (db_h, bot_h) if backend == "sqlite" else ("-", "-")
+    return {"db": (db_n, db_t), "bot": (bot_n, bot_t), "hand_overs": hand_overs, "per_update": per_update}
 
 
 async def main() -> int:
@@ -178,11 +200,20 @@ async def main() -> int:
     for backend in backends(opts.backend):
         r = await bench(backend, opts.show)
         (db_n, db_t), (bot_n, bot_t) = r["db"], r["bot"]
-        rows.append([backend, db_n, db_t, bot_n, bot_t, f"{ratio(bot_n, db_n):.2f}"])
+        rows.append([backend, db_n, db_t, bot_n, bot_t, f"{ratio(bot_n, db_n):.2f}", *r["hand_overs"]])
         detail += [[backend, name, n, t] for name, n, t in r["per_update"]]
     print_table(
         "One sale (3 items by code, card): statements and transactions",
-        ["backend", "db/ statements", "db/ transactions", "bot statements", "bot transactions", "bot/db statements"],
+        [
+            "backend",
+            "db/ statements",
+            "db/ transactions",
+            "bot statements",
+            "bot transactions",
+            "bot/db statements",
+            "db/ thread hand-overs",
+            "bot thread hand-overs",
+        ],
         rows,
     )
     print_table("Through the bot, per update", ["backend", "update", "statements", "transactions"], detail)

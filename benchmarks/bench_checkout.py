@@ -20,6 +20,12 @@ Ratios
                               drop well below ~0.8 means writers are sleeping in the busy
                               handler instead of being handed the lock.
   PostgreSQL/SQLite      sales/s of PostgreSQL over SQLite in the same mode (context, not a goal).
+  db/ ÷ driver           one chat through db/ over the same writes with the bare driver
+                         (benchmarks/raw_sale.py). Goal (issue 17): ≥ 0.25 SQLite, ≥ 0.5 PostgreSQL.
+  SQLite: ÷ adapter      one chat through db/ (db/sqlite_driver.py: one hand-over to the
+                         connection's thread a statement) over the same through SQLAlchemy's own
+                         aiosqlite adapter (four a statement). A fall to ~1 means the driver is
+                         no longer in use.
 
 A regression is concurrent/sequential falling clearly below the numbers in docs/benchmarks.md on
 the same machine (e.g. a transaction that now holds the SQLite write lock while awaiting
@@ -57,7 +63,7 @@ from benchmarks._common import (
 )
 from benchmarks.raw_sale import PostgresSales, SqliteSales
 from db import carts, catalog, checkout, ledger, staff
-from db.engine import transaction
+from db.engine import make_engine, make_session_factory, transaction
 from db.errors import OutOfStock
 from db.models import PaymentMethod, Product, Role, Sale, SaleLine, Staff
 
@@ -111,6 +117,13 @@ async def chat_session(db: Database, chat_id: int, n: int, cashier: Staff, ids: 
 async def sequential(db: Database, sales: int, cashier: Staff, ids: list[int], rep: int) -> float:
     start = now()
     await chat_session(db, 800_000, sales, cashier, ids, seed_=rep)
+    return now() - start
+
+
+async def adapter_sales(db: Database, sales: int, cashier: Staff, ids: list[int], rep: int) -> float:
+    """Sequential sales in a chat of their own (through SQLAlchemy's aiosqlite adapter)."""
+    start = now()
+    await chat_session(db, 799_999, sales, cashier, ids, seed_=rep)
     return now() - start
 
 
@@ -227,13 +240,21 @@ async def bench(backend: str, sales: int, reps: int) -> dict[str, object]:
     async with database(backend) as db:
         cashier, ids = await seed(db)
         raw = await Raw.open(db)
+        # SQLite: the same sales through db/ over SQLAlchemy's own aiosqlite adapter, on the same file.
+        adapter = None
+        if backend == "sqlite":
+            engine = make_engine(f"sqlite+aiosqlite:///{db.where}", sqlite_one_hand_over=False)
+            adapter = Database(backend, engine, make_session_factory(engine), db.where)
         try:
             # Warm-up (not timed): pool connections, statement caches.
             await sequential(db, CHATS, cashier, ids, rep=-1)
             await concurrent(db, CHATS, cashier, ids, rep=-1)
             await raw.run(CHATS, cashier, ids, rep=-1)
             total = 3 * CHATS
-            seq, conc, bare = [], [], []
+            if adapter is not None:
+                await adapter_sales(adapter, CHATS, cashier, ids, rep=-1)
+                total += CHATS
+            seq, conc, bare, stock = [], [], [], []
             for rep in range(reps):
                 done = progress(f"{backend} repetition {rep + 1}/{reps}")
                 runs = [
@@ -241,17 +262,23 @@ async def bench(backend: str, sales: int, reps: int) -> dict[str, object]:
                     (conc, lambda rep=rep: concurrent(db, sales, cashier, ids, rep)),
                     (bare, lambda rep=rep: raw.run(sales, cashier, ids, rep)),
                 ]
-                for into, run in runs[rep % 3 :] + runs[: rep % 3]:  # rotate: load hits each alike
+                if adapter is not None:
+                    runs.append((stock, lambda rep=rep: adapter_sales(adapter, sales, cashier, ids, rep)))
+                turn = rep % len(runs)
+                for into, run in runs[turn:] + runs[:turn]:  # rotate: load hits each alike
                     into.append(sales / await run())
                     total += sales
                 done()
         finally:
             await raw.close()
+            if adapter is not None:
+                await adapter.engine.dispose()
         checks = await verify(db, cashier, total)
     return {
         "seq": median(seq),
         "conc": median(conc),
         "raw": median(bare),
+        "adapter": median(stock) if stock else None,
         "seq_all": seq,
         "conc_all": conc,
         "raw_all": bare,
@@ -293,6 +320,14 @@ async def main() -> int:
             for backend, r in results.items()
         ],
     )
+    if results.get("sqlite", {}).get("adapter"):
+        lite = results["sqlite"]
+        print_table(
+            "SQLite, one chat: db/ over db/sqlite_driver.py (one hand-over to the connection's thread a "
+            "statement) vs over SQLAlchemy's own aiosqlite adapter (four)",
+            ["backend", "db/ sales/s", "with SQLAlchemy's adapter", "ratio"],
+            [["sqlite", f"{lite['seq']:.1f}", f"{lite['adapter']:.1f}", f"{ratio(lite['seq'], lite['adapter']):.2f}"]],
+        )
     if "postgres" in results and "sqlite" in results:
         pg, lite = results["postgres"], results["sqlite"]
         print_table(

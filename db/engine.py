@@ -30,8 +30,13 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create the async engine, with SQLite tuned for durability and concurrent writers."""
+def make_engine(url: str, *, echo: bool = False, sqlite_one_hand_over: bool = True) -> AsyncEngine:
+    """Create the async engine, with SQLite tuned for durability and concurrent writers.
+
+    ``sqlite_one_hand_over=False`` connects through SQLAlchemy's own aiosqlite adapter instead of
+    db/sqlite_driver.py (four hand-overs to the connection's thread a statement): for benchmarks
+    that show the difference.
+    """
     if not is_sqlite(url):
         return create_async_engine(url, echo=echo, pool_pre_ping=True)
 
@@ -39,8 +44,12 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
     sa_url = make_url(url)
     # One hand-over to the connection's thread per statement instead of four (db/sqlite_driver.py).
-    creator = sqlite_driver.connector(sa_url, {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-    engine = create_async_engine(sa_url, echo=echo, async_creator=creator)
+    connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    if sqlite_one_hand_over:
+        creator = sqlite_driver.connector(sa_url, connect_args)
+        engine = create_async_engine(sa_url, echo=echo, async_creator=creator)
+    else:
+        engine = create_async_engine(sa_url, echo=echo, connect_args=connect_args)
     in_memory = sa_url.database in (None, "", ":memory:")
 
     @event.listens_for(engine.sync_engine, "connect")

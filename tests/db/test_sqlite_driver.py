@@ -212,3 +212,16 @@ async def test_a_rollback_waits_for_a_statement_still_running_in_the_thread(tmp_
         assert (await connection.execute_fetchall("SELECT x FROM t")) == [(7,)]
     finally:
         await connection.close()
+
+
+async def test_sqlalchemy_s_own_adapter_stays_available_for_benchmarks(tmp_path):
+    """bench_checkout compares the two; the engine's SQLite settings apply to both."""
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'pos.db'}", sqlite_one_hand_over=False)
+    try:
+        async with make_session_factory(engine)() as session:
+            raw = await (await session.connection()).get_raw_connection()
+            assert not isinstance(raw.driver_connection, sqlite_driver.Connection)
+            assert (await session.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+            assert (await session.execute(text("SELECT lower('ÄPFEL')"))).scalar() == "äpfel"
+    finally:
+        await engine.dispose()

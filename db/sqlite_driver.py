@@ -69,7 +69,12 @@ class Connection(aiosqlite.Connection):
 
     def _no_transaction(self) -> bool:
         """Whether no transaction is open: only asked of sqlite3 while the thread has nothing to do."""
-        return self._sent == self._done and self._connection is not None and not self._connection.in_transaction
+        if self._sent != self._done or self._connection is None:
+            return False
+        try:
+            return not self._connection.in_transaction
+        except sqlite3.ProgrammingError:  # closed meanwhile: let aiosqlite say so, as it would have
+            return False
 
     async def commit(self) -> None:
         self._begin = None

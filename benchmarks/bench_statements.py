@@ -19,7 +19,7 @@ Ratio
   bot / db    statements per sale through the bot over through db/ alone. Goal (issue 17) ≤ 1.5.
 On SQLite it also counts the calls handed to a connection's thread, each a wait of ~0.1 ms for
 threads to wake: SQLAlchemy's own aiosqlite adapter makes four per statement, db/sqlite_driver.py
-one (plus a commit and the pool's rollback per transaction).
+one, and one per commit (its BEGIN goes with the first statement, no empty rollback crosses).
 A regression is any new statement per update (a guard, a lookup repeated in a handler, a state
 write): the table lists statements per update, so it says where.
 

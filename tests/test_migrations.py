@@ -490,10 +490,19 @@ async def _every_row(url: str) -> dict[str, list[tuple]]:
                     if search_index.include_name(t, "table", None) and t != "alembic_version"
                 }
             )
+    finally:
+        await engine.dispose()
+    return await _rows_in(url, columns)
+
+
+async def _rows_in(url: str, columns: dict[str, list[str]]) -> dict[str, list[tuple]]:
+    """The rows of each table of ``columns`` in those columns (by the first of them)."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
             out = {}
             for table, cols in columns.items():
-                listed = ", ".join(cols)
-                rows = await conn.execute(text(f"SELECT {listed} FROM {table} ORDER BY {cols[0]}"))
+                rows = await conn.execute(text(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {cols[0]}"))
                 out[table] = [tuple(r) for r in rows.all()]
             return out
     finally:
@@ -532,16 +541,7 @@ async def test_loyalty_upgrade_keeps_every_row_and_payment(database_url):
 
     await upgrade_async(database_url)
 
-    engine = make_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            after = {}
-            for table, cols in old_columns.items():
-                rows = await conn.execute(text(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {cols[0]}"))
-                after[table] = [tuple(r) for r in rows.all()]
-    finally:
-        await engine.dispose()
-    assert after == before
+    assert await _rows_in(database_url, old_columns) == before
     assert await schema_diffs(database_url) == []
     assert await _rows(database_url, "SELECT id, points_balance, telegram_id FROM customers") == [(1, 0, None)]
     assert await _rows(database_url, "SELECT sale_id, method, amount_minor FROM payments ORDER BY id") == [
@@ -604,19 +604,7 @@ async def test_search_order_upgrade_keys_every_product_and_keeps_every_row(datab
 
     await upgrade_async(database_url, SEARCH_ORDER)
 
-    async def old_rows() -> dict[str, list[tuple]]:
-        engine = make_engine(database_url)
-        try:
-            async with engine.connect() as conn:
-                out = {}
-                for table, cols in old_columns.items():
-                    rows = await conn.execute(text(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {cols[0]}"))
-                    out[table] = [tuple(r) for r in rows.all()]
-                return out
-        finally:
-            await engine.dispose()
-
-    assert await old_rows() == before
+    assert await _rows_in(database_url, old_columns) == before
     assert await schema_diffs(database_url) == []
     # Every product's key is lower(name) as the database computes it, and later writes keep it so.
     assert await _rows(database_url, "SELECT count(*) FROM products WHERE name_key IS DISTINCT FROM lower(name)") == [
@@ -650,7 +638,7 @@ async def test_search_order_upgrade_keys_every_product_and_keeps_every_row(datab
         await engine.dispose()
 
     await _downgrade(database_url, previous)
-    after = await old_rows()
+    after = await _rows_in(database_url, old_columns)
     assert after["products"][:6] == before["products"][:6]
     assert await _rows(database_url, "SELECT id, name FROM products WHERE id IN (7, 8) ORDER BY id") == [
         (7, "BIRNEN"),
